@@ -1,0 +1,58 @@
+# The workbook's commands. `make run` and `make test` are the two that matter (README "Quick start").
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Same numbers on every run: fixed hash seed, quiet TensorFlow, deterministic ops.
+export PYTHONHASHSEED := 0
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_DETERMINISTIC_OPS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NBVAL := --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
+
+.PHONY: install run test lint format notebooks student release autograde lab bench data clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv and install the project with its dev tools
+
+run: install  ## execute every notebook headless into build/ (+ HTML) and print a table
+	$(PY) -u tools/notebooks.py run $(NB)
+
+test: install  ## lint, unit tests, then nbval on every notebook
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) tools/notebooks.py check
+	$(PY) -m pytest tests -n 2 --dist loadfile
+	$(PY) -m pytest $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+notebooks: install  ## rebuild notebooks from notebooks/src and execute them in place (commit the result)
+	$(PY) -u tools/notebooks.py execute $(NB)
+
+student: install  ## write student versions (solutions removed, outputs cleared) to student/
+	$(PY) tools/student.py student
+
+lab: install  ## JupyterLab on the notebooks, with this project's kernel
+	$(PY) -m ipykernel install --user --name special-applications --display-name "Special applications (.venv)"
+	cd notebooks && ../$(VENV)/bin/jupyter lab
+
+bench: install  ## speed and memory benchmarks (ratios against reference implementations)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+data:  ## online users: download the public datasets into ./data (never run in CI)
+	python3 -m workbook.fetch_data --root .
+
+clean:
+	rm -rf build student release course .pytest_cache

