@@ -42,16 +42,18 @@ from workbook.setup import COLAB_CHECKOUT, REPO_URL  # noqa: E402
 HEADER = re.compile(r"^# %%(?: \[(?P<spec>[^\]]*)\])?\s*$")
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
-SETUP_CELL = f'''# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+SETUP_CELL = f"""\
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
 import os, subprocess, sys
-if ("COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ) and "workbook" not in sys.modules:
-    if not os.path.isdir("{COLAB_CHECKOUT}/.git"):
-        subprocess.check_call(["git", "clone", "--depth", "1", "{REPO_URL}", "{COLAB_CHECKOUT}"])
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", "{COLAB_CHECKOUT}"])
-    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", "{COLAB_CHECKOUT}"])
-    sys.path.insert(0, "{COLAB_CHECKOUT}")
+CHECKOUT = "{COLAB_CHECKOUT}"
+if ("COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ) and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", "{REPO_URL}", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
 import workbook
-workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures'''
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth"""
 
 
 def colab_badge(stem: str) -> str:
@@ -62,7 +64,12 @@ def colab_badge(stem: str) -> str:
 
 
 def _nbgrader(kind: str, options: dict) -> dict:
-    meta = {"schema_version": 3, "task": False, "locked": kind == "tests", "solution": kind == "solution"}
+    meta = {
+        "schema_version": 3,
+        "task": False,
+        "locked": kind == "tests",
+        "solution": kind == "solution",
+    }
     meta["grade"] = kind == "tests"
     meta["grade_id"] = options["id"]
     if kind == "tests":
@@ -104,7 +111,9 @@ def build(path: Path) -> nbformat.NotebookNode:
         kind, options, source = cell["kind"], cell["options"], cell["source"]
         cell_id = options.get("id", f"cell-{index:03d}")
         if kind == "markdown":
-            new = nbformat.v4.new_markdown_cell(source.replace("{{colab_badge}}", colab_badge(path.stem)))
+            new = nbformat.v4.new_markdown_cell(
+                source.replace("{{colab_badge}}", colab_badge(path.stem))
+            )
         elif kind == "setup":
             new = nbformat.v4.new_code_cell(SETUP_CELL)
         elif kind in ("code", "parameters", "solution", "tests"):
@@ -139,7 +148,9 @@ def execute(nb, cwd: Path, timeout: int = 1200):
     """Execute ``nb`` in place with a fresh ``python3`` kernel started in ``cwd``."""
     from nbclient import NotebookClient
 
-    NotebookClient(nb, kernel_name="python3", timeout=timeout, resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb, kernel_name="python3", timeout=timeout, resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.metadata.pop("execution", None)
@@ -158,7 +169,10 @@ def cmd_execute(stems):
         nb = execute(build(src), NOTEBOOKS)
         _write(nb, NOTEBOOKS / f"{src.stem}.ipynb")
         size = (NOTEBOOKS / f"{src.stem}.ipynb").stat().st_size / 1e6
-        print(f"executed notebooks/{src.stem}.ipynb in {time.time() - start:.0f} s ({size:.2f} MB)", flush=True)
+        print(
+            f"executed notebooks/{src.stem}.ipynb in {time.time() - start:.0f} s ({size:.2f} MB)",
+            flush=True,
+        )
 
 
 def cmd_run(stems):
@@ -208,7 +222,9 @@ def cmd_check(stems):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["build", "execute", "run", "check"])
     parser.add_argument("notebooks", nargs="*", help="notebook number prefixes, e.g. 01 07")
     args = parser.parse_args(argv)

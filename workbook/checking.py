@@ -27,14 +27,18 @@ def as_array(value, what: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise CheckFailed(f"{what} should be numeric; got {type(value).__name__}: {error}") from None
+        raise CheckFailed(
+            f"{what} should be numeric; got {type(value).__name__}: {error}"
+        ) from None
 
 
 def expect_shape(value, shape: tuple, what: str, hint: str = "") -> np.ndarray:
     """Fail unless ``value`` has exactly ``shape``; return it as an array."""
     array = as_array(value, what)
     if tuple(array.shape) != tuple(shape):
-        message = f"{what} should have shape {tuple(shape)}; you returned shape {tuple(array.shape)}."
+        message = (
+            f"{what} should have shape {tuple(shape)}; you returned shape {tuple(array.shape)}."
+        )
         raise CheckFailed(f"{message} {hint}".strip())
     return array
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import tomllib
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+
+import tomllib
 
 __all__ = [
     "DataNotFoundError",
@@ -103,9 +104,12 @@ def cache_dir() -> Path:
 
 
 def downloads_allowed() -> bool:
-    """Return False when downloads are forbidden: in CI (``CI`` set) or with ``WORKBOOK_OFFLINE=1``."""
-    flag = lambda name: os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")  # noqa: E731
-    return not (flag("CI") or flag("WORKBOOK_OFFLINE"))
+    """Return False when downloads are forbidden: in CI (``CI`` set) or ``WORKBOOK_OFFLINE=1``."""
+    return not (_flag("CI") or _flag("WORKBOOK_OFFLINE"))
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
@@ -135,7 +139,7 @@ def weights_entry(name: str) -> dict:
     return manifest[name]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _verified(path: str, size: int, mtime: float, algorithm: str, expected: str) -> bool:
     return file_digest(path, algorithm) == expected
 

@@ -62,7 +62,6 @@ def setup_notebook(seed: int = 0) -> None:
     _import_tensorflow_quietly()
     import keras
     import matplotlib
-
     import tensorflow as tf
 
     for gpu in tf.config.list_physical_devices("GPU"):

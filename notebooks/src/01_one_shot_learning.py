@@ -1,0 +1,253 @@
+# %% [markdown]
+# # Face verification vs. face recognition: one-shot learning
+#
+# {{colab_badge}}
+#
+# A door that opens for the people it knows has to solve a problem ordinary classifiers cannot:
+# it sees each person **once** at enrolment, and new people join all the time. This notebook
+# shows how a *similarity function* solves it, and why recognising one person among $K$ is much
+# harder than checking one claimed identity.
+#
+# **You will**
+# - see why a $K$-way softmax classifier fails at one-shot learning;
+# - implement the similarity function $d(\text{img}_1, \text{img}_2) = \lVert f(\text{img}_1) - f(\text{img}_2)\rVert^2$ and the decision $d \le \tau$;
+# - pick the threshold $\tau$ from a ROC curve measured on real face encodings;
+# - measure how the errors of a recognition system grow with the number of enrolled people $K$,
+#   next to the lecture's "about $K$ times" argument.
+#
+# **Prerequisites:** NumPy; the lecture "Face recognition: one-shot learning".
+# **Run time:** under a minute on a laptop CPU. No network is run here: we use encodings that
+# OpenFace's nn4.small2 network (the course's FaceNet-style model) computed from Labeled Faces in
+# the Wild (LFW) photos.
+
+# %% [setup]
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from fr_utils.one_shot import (
+    balanced_threshold,
+    predicted_false_accept_rate,
+    recognition_errors,
+    verification_pairs,
+)
+from fr_utils.reference import load_openface_reference
+
+# %% [parameters]
+gallery_sizes = [1, 2, 5, 10, 20, 50, 100]  # database sizes K to simulate
+n_trials = 2000  # simulated door visits per K (more = smoother curves)
+seed = 0  # seed of the simulation
+
+# %% [markdown]
+# ## The data: 918 face encodings of 366 people
+#
+# Each row is a 128-dimensional encoding $f(x)$ of one LFW photo, made by the OpenFace network
+# (Amos et al., 2016) from a 96×96 aligned crop. Rows have unit length, like FaceNet's.
+# Data: Huang et al., *Labeled Faces in the Wild*, UMass Amherst TR 07-49, 2007 (used for teaching,
+# with citation); embeddings from the Keras-OpenFace project (Apache-2.0).
+
+# %%
+encodings, names = load_openface_reference()
+people, counts = np.unique(names, return_counts=True)
+print(f"{encodings.shape[0]} encodings of {len(people)} people, dimension {encodings.shape[1]}")
+print(
+    f"people with 2+ photos: {(counts >= 2).sum()}; with exactly one photo: {(counts == 1).sum()}"
+)
+print("row norms:", np.round(np.linalg.norm(encodings[:3], axis=1), 4))
+
+# %% [markdown]
+# ## Why not a softmax over the people you know?
+#
+# A classifier with one softmax output per employee needs many photos of each person, and its
+# last layer has one column of weights *per person*: enrolling a new colleague changes the
+# network's shape and means retraining. With a single photo per person there is also nothing
+# to train on. Here, 252 of the 366 people have exactly one photo: a softmax could not even
+# hold out a test image for them.
+#
+# Instead we learn a similarity function once, on other people, and compare encodings:
+#
+# $$d(\text{img}_1, \text{img}_2) = \lVert f(\text{img}_1) - f(\text{img}_2) \rVert_2^2, \qquad
+# \text{same person} \iff d \le \tau .$$
+#
+# Enrolling someone new is then just storing one more encoding.
+
+# %% [markdown]
+# ---
+# ## Exercise 1: the similarity function (2 points)
+#
+# Implement `distance(f1, f2)`, the squared L2 distance between encodings. It must work for two
+# single encodings of shape `(128,)` (return a number) and for two batches of shape `(n, 128)`
+# (return `n` distances, one per row): sum over the last axis only.
+
+
+# %% [solution id=ex_distance]
+def distance(f1, f2):
+    """Squared L2 distance d = ||f1 - f2||^2 between encodings.
+
+    Args:
+        f1, f2: arrays of shape (128,) or (n, 128).
+
+    Returns:
+        A float (single encodings) or an array of n distances (batches).
+    """
+    ### BEGIN SOLUTION
+    return np.sum(np.square(np.asarray(f1) - np.asarray(f2)), axis=-1)
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Two orthogonal unit vectors are at squared distance $1 + 1 = 2$; a face and itself at 0:
+
+# %%
+e1, e2 = np.eye(128)[:2]
+float(distance(e1, e2)), float(distance(encodings[0], encodings[0]))
+
+# %% [tests id=check_distance points=2]
+"""Check that distance() returns the squared L2 distance, per row for batches."""
+from fr_utils.checks import check_distance
+
+check_distance(distance)
+### BEGIN HIDDEN TESTS
+_rows = np.random.default_rng(3).normal(size=(5, 128))
+np.testing.assert_allclose(
+    distance(_rows, _rows[::-1]), ((_rows - _rows[::-1]) ** 2).sum(axis=1), rtol=1e-6
+)
+assert float(distance(_rows[0], _rows[0])) == 0.0, "a face is at distance 0 from itself"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 2: the verification decision (1 point)
+#
+# Implement `is_same_person(f1, f2, tau)`: `True` when $d(f_1, f_2) \le \tau$. Use your
+# `distance`, so that the threshold and the distance are on the same (squared) scale.
+
+
+# %% [solution id=ex_is_same_person]
+def is_same_person(f1, f2, tau):
+    """Verification: True when the squared distance between two encodings is at most tau."""
+    ### BEGIN SOLUTION
+    return distance(f1, f2) <= tau
+    ### END SOLUTION
+
+
+# %% [tests id=check_is_same_person points=1]
+"""Check that is_same_person() accepts exactly the pairs with d <= tau."""
+from fr_utils.checks import check_is_same_person
+
+check_is_same_person(is_same_person)
+
+# %% [markdown]
+# ## Choose the threshold τ from a ROC curve
+#
+# Every pair of rows is a verification trial: *genuine* when both photos show the same person,
+# *impostor* otherwise. Sliding $\tau$ trades the true-accept rate (genuine pairs with
+# $d \le \tau$) against the false-accept rate (impostor pairs with $d \le \tau$): that trade-off
+# is the ROC curve. We pick the $\tau$ that maximises balanced accuracy
+# $(\text{TPR} + \text{TNR})/2$, because impostor pairs outnumber genuine ones hundreds to one.
+
+# %%
+d, same = verification_pairs(encodings, names)
+print(f"{same.sum()} genuine pairs, {(~same).sum()} impostor pairs")
+tau = balanced_threshold(d, same)
+fpr, tpr, _ = roc_curve(same, -d)  # a smaller distance means "more similar"
+print(f"ROC AUC = {roc_auc_score(same, -d):.3f}; chosen tau = {tau:.3f}")
+
+# %% [markdown]
+# The left plot shows the two distance distributions and the chosen $\tau$; the right plot is
+# the ROC curve with our operating point. Look at how much the distributions overlap: OpenFace
+# is a small model (its authors report 92.9 % on LFW), so a single threshold cannot separate
+# them perfectly.
+
+# %%
+p_false_accept = float(np.mean(d[~same] <= tau))
+p_true_accept = float(np.mean(d[same] <= tau))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+ax1.hist(d[~same], bins=60, density=True, alpha=0.6, label="different people")
+ax1.hist(d[same], bins=60, density=True, alpha=0.6, label="same person")
+ax1.axvline(tau, color="k", ls="--", label=f"tau = {tau:.2f}")
+ax1.set(xlabel="squared distance d", ylabel="density", title="Pair distances")
+ax1.legend(fontsize=8)
+ax2.plot(fpr, tpr)
+ax2.plot([p_false_accept], [p_true_accept], "ko", label="our tau")
+ax2.set(xscale="log", xlabel="false-accept rate", ylabel="true-accept rate", title="ROC")
+ax2.legend(fontsize=8)
+fig.tight_layout()
+
+# %%
+print(
+    f"at tau = {tau:.3f}: true-accept rate {p_true_accept:.3f}, false-accept rate {p_false_accept:.4f}"
+)
+print(f"balanced accuracy {(p_true_accept + 1 - p_false_accept) / 2:.3f}")
+
+# %% [markdown]
+# ## Verification (1:1) vs. recognition (1:K)
+#
+# *Verification* answers "is this the person they claim to be?" with one comparison.
+# *Recognition* answers "who is this?" by comparing with all $K$ enrolled people and returning
+# the nearest one within $\tau$, or "unknown". A stranger at the door now has $K$ chances to fall
+# within $\tau$ of somebody. If one comparison falsely accepts with probability $p$, then
+#
+# $$P(\text{false accept among } K) = 1 - (1 - p)^K \approx K p \quad (Kp \ll 1),$$
+#
+# which is the lecture's point: a 99 %-accurate verifier does not make a 99 %-accurate
+# recognition system for 100 people. Let us simulate the door: enrol $K$ random people with one
+# photo each, then show it a photo of an enrolled person (genuine) and of a stranger (impostor).
+
+# %%
+errors = recognition_errors(encodings, names, gallery_sizes, tau, n_trials=n_trials, seed=seed)
+predicted = predicted_false_accept_rate(p_false_accept, gallery_sizes)
+print(" K  false-accept  predicted 1-(1-p)^K  K*p    misidentified  false-reject")
+for i, k in enumerate(gallery_sizes):
+    print(
+        f"{k:3d}  {errors['false_accept'][i]:10.3f}  {predicted[i]:17.3f}  {k * p_false_accept:6.3f}"
+        f"  {errors['misidentified'][i]:12.3f}  {errors['false_reject'][i]:12.3f}"
+    )
+
+# %% [markdown]
+# Three things to read in this table:
+#
+# - **Strangers get in more often as $K$ grows**, about $K$-fold while $Kp$ is small (compare the
+#   first rows with the $Kp$ column). For larger $K$ the measured rate stays *below*
+#   $1-(1-p)^K$: the $K$ comparisons of one stranger are not independent. Some faces lie close
+#   to many others (similar pose, lighting, or look), others far from everybody, so false
+#   accepts pile up on a few strangers instead of spreading evenly.
+# - **Enrolled people are misidentified more often**: with more people in the database, a
+#   genuine visitor is more likely to be nearer to someone else's photo than to their own.
+# - **False rejects fall**, but not for a good reason: a genuine visitor who is far from their
+#   own photo now often lands within $\tau$ of someone else, so a safe "unknown person" turns
+#   into a wrong name. Recognition errors move from rejections to misidentifications.
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.plot(gallery_sizes, errors["false_accept"], "o-", label="stranger accepted (measured)")
+ax.plot(gallery_sizes, predicted, "k--", label=r"$1-(1-p)^K$ from 1:1 rate")
+ax.plot(
+    gallery_sizes, np.minimum(np.array(gallery_sizes) * p_false_accept, 1), "k:", label=r"$K p$"
+)
+ax.plot(gallery_sizes, errors["misidentified"], "s-", label="enrolled person misidentified")
+ax.plot(gallery_sizes, errors["false_reject"], "^-", label="enrolled person rejected")
+ax.set(xscale="log", xlabel="number of enrolled people K", ylabel="error rate")
+ax.set_title(f"Recognition errors at fixed tau = {tau:.2f}")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# A real system keeps the false-accept rate low as $K$ grows by lowering $\tau$ (at the cost
+# of more false rejects) or, better, by using a stronger encoder whose distributions overlap
+# less. Notebook 05 repeats this measurement with the dlib ResNet encoder (99.38 % on LFW).
+#
+# ## Summary
+#
+# - One-shot learning: learn a similarity function $d$ once; enrol a person with one photo.
+# - Verification is one comparison $d \le \tau$; recognition is $K$ comparisons, and its
+#   false-accept rate grows like $1 - (1-p)^K \approx Kp$.
+# - Choose $\tau$ on a ROC curve, with the trade-off your application needs.
+#
+# ## Exercises
+#
+# 1. Choose $\tau$ so that the 1:1 false-accept rate is 0.1 %. How do the recognition curves change?
+# 2. Enrol two photos per person and use the smaller of the two distances. Which error improves?
+# 3. Count a visitor as "correctly handled" only when the right name comes out. How does that
+#    accuracy fall with $K$, and which error dominates at $K = 100$?

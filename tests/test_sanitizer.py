@@ -1,0 +1,72 @@
+"""The nbval policy: same stored outputs pass on any machine, a changed number fails."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbook.nbval_policy import round_floats
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "01_one_shot_learning.ipynb"
+
+
+def test_round_floats_to_three_significant_digits():
+    assert round_floats("AUC = 0.97912, tau = 1.0204") == "AUC = 0.979, tau = 1.02"
+    assert round_floats("AUC = 0.97889") == round_floats("AUC = 0.97912")
+    assert round_floats("rate 7.1e-05 and -12.3456") == "rate 7.1e-05 and -12.3"
+    # integers, version numbers and identifiers stay exact
+    assert round_floats("918 rows, keras 3.15.1, img_0.5x") == "918 rows, keras 3.15.1, img_0.5x"
+    assert round_floats("AUC = 0.979") != round_floats("AUC = 0.879")
+
+
+def run_nbval(path: Path) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval",
+        str(path),
+        "-p",
+        "workbook.nbval_policy",
+        "--nbval-sanitize-with",
+        str(ROOT / "tests" / "nbval_sanitize.cfg"),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--rootdir",
+        str(path.parent),
+    ]
+    env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(command, capture_output=True, text=True, cwd=path.parent, env=env)
+
+
+def change_one_number(path: Path) -> str:
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", []))
+            if "ROC AUC = " in text:
+                value = text.split("ROC AUC = ")[1][:5]
+                changed = f"{float(value) - 0.1:.3f}"
+                output["text"] = text.replace(f"ROC AUC = {value}", f"ROC AUC = {changed}")
+                path.write_text(json.dumps(nb))
+                return changed
+    raise AssertionError("notebook 01 has no stored 'ROC AUC = ' output to change")
+
+
+@pytest.mark.slow
+def test_nbval_passes_unchanged_and_fails_on_a_changed_number(tmp_path):
+    copy = tmp_path / NOTEBOOK.name
+    shutil.copy(NOTEBOOK, copy)
+    result = run_nbval(copy)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+    changed = change_one_number(copy)
+    result = run_nbval(copy)
+    assert result.returncode != 0, "nbval accepted a notebook whose stored AUC was changed"
+    assert changed in result.stdout
