@@ -42,7 +42,14 @@ notebooks: install  ## rebuild notebooks from notebooks/src and execute them in 
 	$(PY) -u tools/notebooks.py execute $(NB)
 
 student: install  ## write student versions (solutions removed, outputs cleared) to student/
-	$(PY) tools/student.py student
+	$(PY) tools/course.py student
+
+release: install  ## an nbgrader course directory in course/ (source/ and release/ per notebook)
+	$(PY) tools/course.py release --course course
+
+autograde: install  ## grade SUBMISSIONS=dir (one folder per student) with nbgrader; prints scores
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make autograde SUBMISSIONS=path/to/submissions"; exit 2)
+	$(PY) tools/course.py autograde "$(SUBMISSIONS)" --course course --csv course/scores.csv
 
 lab: install  ## JupyterLab on the notebooks, with this project's kernel
 	$(PY) -m ipykernel install --user --name special-applications --display-name "Special applications (.venv)"

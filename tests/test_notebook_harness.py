@@ -14,8 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+import course as course_tools  # noqa: E402
+
 import notebooks as nbtools  # noqa: E402
-import student as student_tools  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.stem[:2] for p in NOTEBOOKS]
@@ -73,7 +74,7 @@ def test_exercises_use_nbgrader_markers_and_checks(path):
 @pytest.fixture(scope="module")
 def student_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("student")
-    student_tools.student(out)
+    course_tools.student(out)
     return out
 
 

@@ -1,0 +1,21 @@
+"""What the end-to-end grading test submits for each notebook.
+
+FAST: lines appended to a notebook's parameters cell in every test submission, so
+autograding three submissions of every notebook stays quick in CI (students may edit
+the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per notebook,
+``(solution grade_id, text to replace, replacement, graded cells that must score 0)``.
+"""
+
+FAST = {
+    "01": "n_trials = 100",
+}
+
+MISTAKES = {
+    # strict inequality: a pair exactly at the threshold is rejected
+    "01": (
+        "ex_is_same_person",
+        "distance(f1, f2) <= tau",
+        "distance(f1, f2) < tau",
+        ["check_is_same_person"],
+    ),
+}
