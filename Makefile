@@ -15,7 +15,7 @@ NBVAL := --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg --n
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with its dev tools
