@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -66,8 +67,14 @@ def make_course(course: Path, stems: list[str] | None = None) -> list[str]:
 
 
 def nbgrader(course: Path, *args: str) -> None:
-    """Run one nbgrader command inside ``course``."""
-    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, check=True)
+    """Run one nbgrader command inside ``course``.
+
+    nbgrader runs the ``alembic`` script of its environment by name, so that environment's
+    ``bin`` folder goes first on PATH even when the virtual environment is not activated.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
+    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, check=True, env=env)
 
 
 def release(course: Path, stems: list[str] | None = None) -> list[str]:
@@ -191,7 +198,7 @@ def main(argv=None):
     parser.add_argument(
         "notebooks", nargs="*", help="notebook number prefixes; for autograde: the submissions dir"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     if args.command == "autograde":
         if len(args.notebooks) != 1:
             parser.error("autograde takes one argument: the submissions folder")
