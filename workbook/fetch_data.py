@@ -658,7 +658,8 @@ def _read_mit_annotations(path: Path):
             time += interval - (1 << 32) if interval >= 1 << 31 else interval
             pos += 4
         elif code == 63:  # AUX: note of the current annotation, padded to an even length
-            notes[-1] = data[pos : pos + value].split(b"\x00")[0].decode("latin-1")
+            # kept as stored, with its padding NUL (what WFDB returns; NumPy hides trailing NULs)
+            notes[-1] = data[pos : pos + value].decode("latin-1")
             pos += value + (value & 1)
         elif code in (60, 61, 62):
             continue
