@@ -32,19 +32,21 @@ import csv
 import hashlib
 import importlib.util
 import io
+import json
 import os
 import shutil
 import sys
 import tarfile
 import tempfile
-import tomllib
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-from workbook.resources import data_path, downloads_allowed, file_digest, repo_root
+import tomllib
+
+from workbook.resources import data_roots, downloads_allowed, file_digest, repo_root
 
 __all__ = [
     "PROCESSES",
@@ -52,6 +54,7 @@ __all__ = [
     "ChecksumError",
     "DownloadError",
     "UnsafeArchiveError",
+    "default_data_dir",
     "download",
     "fetch",
     "load_manifest",
@@ -75,7 +78,7 @@ class ChecksumError(DownloadError):
 
 
 class UnsafeArchiveError(ValueError):
-    """Raised when an archive member would land outside the extraction folder or is a link/device."""
+    """Raised when an archive member would land outside the target, or is a link/device."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,7 +342,8 @@ def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
             _safe_member_path(member.name, archive.name)
             if not (member.isfile() or member.isdir()):
                 raise UnsafeArchiveError(
-                    f"{archive.name}: member {member.name!r} is a link or device; refusing to unpack"
+                    f"{archive.name}: member {member.name!r} is a link or device; refusing to"
+                    " unpack this archive"
                 )
         if hasattr(tarfile, "data_filter"):
             tf.extractall(target, members=members, filter="data")
@@ -440,8 +444,14 @@ def _lfw_archive(data_dir: Path, name: str, entry: dict, manifest: dict, progres
             print(f"  {name}: archive unavailable ({error}); fetching the images one by one")
             people_root = staging / "out"
             _lfw_files(data_dir, entry, people_root, progress)
+        people = sorted(p for p in people_root.iterdir() if p.is_dir())
+        for person in people:
+            if person.name in withheld:
+                shutil.rmtree(person)
+        # Check the unpacked images before any of them reaches `dest`.
+        _check_tree(people_root, entry["dest"], manifest, label=str(dest))
         dest.mkdir(parents=True, exist_ok=True)
-        for person in sorted(p for p in people_root.iterdir() if p.is_dir()):
+        for person in people:
             if person.name in withheld:
                 continue
             target = dest / person.name
@@ -450,11 +460,10 @@ def _lfw_archive(data_dir: Path, name: str, entry: dict, manifest: dict, progres
             os.replace(person, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _check_tree(data_dir, entry["dest"], manifest)
 
 
 def _folder_of_people(unpacked: Path) -> Path:
-    """Return the folder that holds the ``<Name>/`` folders (archives wrap them in one top folder)."""
+    """Return the folder that holds the ``<Name>/`` folders (archives wrap them in a top folder)."""
     entries = [p for p in unpacked.iterdir() if not p.name.startswith((".", "__MACOSX"))]
     if len(entries) == 1 and entries[0].is_dir():
         inner = entries[0]
@@ -472,7 +481,9 @@ def _lfw_files(data_dir: Path, entry: dict, out: Path, progress: bool) -> None:
             person, count = line.split("\t")
             counts[person] = int(count)
     jobs = [
-        (f"{p}/{p}_{k:04d}.jpg") for p, n in sorted(counts.items()) if p not in withheld
+        (f"{p}/{p}_{k:04d}.jpg")
+        for p, n in sorted(counts.items())
+        if p not in withheld
         for k in range(1, n + 1)
     ]
     base = entry["file_base_url"].rstrip("/")
@@ -488,7 +499,7 @@ def _lfw_files(data_dir: Path, entry: dict, out: Path, progress: bool) -> None:
 
 
 def _files(data_dir: Path, name: str, entry: dict, manifest: dict, progress: bool) -> None:
-    """Download each ``files`` entry (``relative path = sha256``) from ``base_url`` into ``dest``."""
+    """Download each ``files`` entry (``relative/path = sha256``) from ``base_url`` to ``dest``."""
     base, dest = entry["base_url"].rstrip("/"), data_dir / entry["dest"]
     items = sorted(entry["files"].items())
     for done, (rel, sha) in enumerate(items, 1):
@@ -561,7 +572,9 @@ def _pairs(path: Path) -> Iterable[tuple[int, str, str, int]]:
     """Yield ``(fold, path_a, path_b, same)`` from an LFW pairs file (1-based folds)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split()
+    # "folds<TAB>pairs_per_class" (view 2) or just "pairs_per_class" (view 1, fold 0)
     folds, per_fold = (int(header[0]), int(header[1])) if len(header) == 2 else (1, int(header[0]))
+    numbered = len(header) == 2
     rows = iter(lines[1:])
     for fold in range(1, folds + 1):
         for same in (1, 0):
@@ -571,7 +584,7 @@ def _pairs(path: Path) -> Iterable[tuple[int, str, str, int]]:
                     a, b = (cols[0], int(cols[1])), (cols[0], int(cols[2]))
                 else:
                     a, b = (cols[0], int(cols[1])), (cols[2], int(cols[3]))
-                yield (fold if folds > 1 else 0), _lfw_rel(*a), _lfw_rel(*b), same
+                yield (fold if numbered else 0), _lfw_rel(*a), _lfw_rel(*b), same
 
 
 def _lfw_rel(person: str, number: int) -> str:
@@ -579,7 +592,9 @@ def _lfw_rel(person: str, number: int) -> str:
 
 
 def _pairs_available(data_dir: Path, step: dict) -> None:
-    """Index every official LFW pair whose two images are present: ``split,fold,path_a,path_b,same``.
+    """Index the official LFW pairs whose two images are present.
+
+    Columns: ``split,fold,path_a,path_b,same``.
 
     ``pairs.txt`` becomes split ``view2`` (folds 1-10), ``pairsDevTrain.txt`` ``devtrain`` and
     ``pairsDevTest.txt`` ``devtest`` (fold 0). Paths are relative to the LFW folder.
@@ -719,12 +734,17 @@ STEPS: dict[str, Callable[[Path, dict], None]] = {
 # --------------------------------------------------------------------------------------------
 
 
-def _check_tree(data_dir: Path, folder: str, manifest: dict) -> None:
+def _check_tree(base: Path, folder: str, manifest: dict, label: str | None = None) -> None:
+    """Raise `ChecksumError` unless ``base / folder`` matches ``[tree."folder"]``.
+
+    With ``label``, ``base`` itself is the folder to digest (a staging copy of ``folder``).
+    """
     spec = manifest["tree"][folder]
-    count, digest = tree_digest(data_dir / folder, spec.get("include", "**/*"))
+    path = base if label else base / folder
+    count, digest = tree_digest(path, spec.get("include", "**/*"))
     if (count, digest) != (spec["count"], spec["sha256"]):
         raise ChecksumError(
-            f"Tree digest mismatch for {data_dir / folder} ({spec.get('include', '**/*')}):\n"
+            f"Tree digest mismatch for {label or path} ({spec.get('include', '**/*')}):\n"
             f"  expected {spec['count']} files, sha256 {spec['sha256']}\n"
             f"  got      {count} files, sha256 {digest}\n"
             "The source may have changed; run `python -m workbook.fetch_data --verify` for details."
@@ -732,7 +752,7 @@ def _check_tree(data_dir: Path, folder: str, manifest: dict) -> None:
 
 
 def _selected_paths(manifest: dict, only: Sequence[str] | None) -> tuple[list[str], list[str]]:
-    """Return the ``final`` files and ``tree`` folders that belong to the selected groups/entries."""
+    """Return the ``final`` files and ``tree`` folders made by the selected groups/entries."""
     if not only:
         return sorted(manifest["final"]), sorted(manifest["tree"])
     prefixes = set()
@@ -765,9 +785,7 @@ def verify_data(
         if not path.is_file():
             problems.append(f"missing   {rel}")
         elif (actual := file_digest(path)) != manifest["final"][rel]:
-            problems.append(
-                f"changed   {rel}: sha256 {actual}, expected {manifest['final'][rel]}"
-            )
+            problems.append(f"changed   {rel}: sha256 {actual}, expected {manifest['final'][rel]}")
     for folder in trees:
         try:
             _check_tree(data_dir, folder, manifest)
@@ -781,6 +799,19 @@ def verify_data(
 # --------------------------------------------------------------------------------------------
 # Fetch
 # --------------------------------------------------------------------------------------------
+
+
+def default_data_dir(manifest: dict) -> Path:
+    """Return the first folder of `workbook.resources.data_roots` that holds any manifest file.
+
+    ``<repo>/data`` always exists (it holds this manifest), so it counts only once data is in it;
+    otherwise the offline course copy ``../shared/data`` is found. Falls back to ``<repo>/data``.
+    """
+    wanted = list(manifest["final"]) + list(manifest["tree"])
+    for root in data_roots():
+        if any((root / rel).exists() for rel in wanted):
+            return root
+    return repo_root() / "data"
 
 
 def _outputs(entry: dict) -> list[str]:
@@ -822,7 +853,9 @@ def _is_current(data_dir: Path, entry: dict, manifest: dict) -> bool:
             except (FileNotFoundError, ChecksumError):
                 return False
             continue
-        expected = manifest["final"].get(rel) or entry.get("sha256")
+        expected = manifest["final"].get(rel)
+        if not expected and entry.get("process", "copy") == "copy":
+            expected = entry.get("sha256")
         if entry.get("process") == "files":
             ok = all(
                 (path / f).is_file() and file_digest(path / f) == s
@@ -830,9 +863,28 @@ def _is_current(data_dir: Path, entry: dict, manifest: dict) -> bool:
             )
             if not ok:
                 return False
-        elif not path.is_file() or (expected and file_digest(path) != expected):
+        elif not path.is_file():
             return False
+        elif expected and (actual := file_digest(path)) != expected:
+            if actual != _processed_record(data_dir).get(rel):
+                return False
     return True
+
+
+def _processed_record(data_dir: Path) -> dict[str, str]:
+    """Return the hashes of outputs made here that differ in bytes from the course copy.
+
+    Kept in ``<data>/.downloads/processed.json`` so that such files are not fetched again on
+    every run; `verify_data` still reports them as different from the course copy.
+    """
+    path = data_dir / ".downloads" / "processed.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _remember_processed(data_dir: Path, rel: str, digest: str) -> None:
+    record = _processed_record(data_dir)
+    record[rel] = digest
+    _atomic_write(data_dir / ".downloads" / "processed.json", json.dumps(record, indent=1).encode())
 
 
 def fetch(
@@ -884,10 +936,13 @@ def fetch(
             PROCESSES[entry.get("process", "copy")](data_dir, name, entry, manifest, progress)
         for rel in _outputs(entry):
             expected = manifest["final"].get(rel)
-            if expected and (data_dir / rel).is_file() and file_digest(data_dir / rel) != expected:
+            path = data_dir / rel
+            if expected and path.is_file() and (actual := file_digest(path)) != expected:
+                _remember_processed(data_dir, rel, actual)
                 warnings.append(
-                    f"{rel} differs from the course copy (sha256 {expected}); its source was"
-                    " verified, so this is most likely a different Pillow/NumPy/zlib encoding."
+                    f"{rel} differs from the course copy (sha256 {expected}). Its source was"
+                    " verified; a different Pillow/libjpeg, NumPy or zlib version can encode the"
+                    " same content in different bytes."
                 )
     return warnings
 
@@ -912,7 +967,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     manifest = load_manifest(args.manifest)
     try:
         if args.verify:
-            data_dir = args.root / "data" if args.root else data_path("")
+            data_dir = args.root / "data" if args.root else default_data_dir(manifest)
             problems = verify_data(data_dir, manifest, args.only)
             files, trees = _selected_paths(manifest, args.only)
             for line in problems:
