@@ -531,3 +531,20 @@ def test_a_differently_encoded_output_is_kept_reported_and_not_fetched_again(ser
     assert fetch_data.verify_data(data, manifest, only=["wide"])[0].startswith(
         "changed   photos/wide.jpg"
     )
+
+
+def test_lfw_images_come_one_by_one_when_no_archive_url_works(server, tmp_path):
+    base, site, requests = server
+    manifest = _make_site(site, base)
+    for rel, data in IMAGES.items():
+        (site / "images" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / "images" / rel).write_bytes(data)
+    entry = manifest["download"]["lfw_deepfunneled"]
+    entry["urls"] = [f"{base}/missing.tgz"]
+    entry["file_base_url"] = f"{base}/images"
+    data = tmp_path / "data"
+
+    fetch_data.fetch(data, manifest, only=["lfw_deepfunneled"], progress=False)
+
+    assert fetch_data.verify_data(data, manifest, only=["lfw_deepfunneled"]) == []
+    assert not any("Cid" in r for r in requests)  # the withheld people are never downloaded

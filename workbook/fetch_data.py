@@ -980,7 +980,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir = (args.root or repo_root()) / "data"
         warnings = fetch(data_dir, manifest, args.only, progress=not args.quiet)
     except (RuntimeError, KeyError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
         return 2
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
