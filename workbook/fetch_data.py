@@ -30,6 +30,7 @@ import argparse
 import concurrent.futures
 import csv
 import hashlib
+import http.client
 import importlib.util
 import io
 import json
@@ -246,7 +247,7 @@ def download(
         try:
             _download_one(url, dest, sha256, label, progress, timeout)
             return dest
-        except (urllib.error.URLError, OSError, DownloadError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, DownloadError) as error:
             if not isinstance(error, DownloadError):
                 error = DownloadError(f"{url}: {error}")
             errors.append(error)
