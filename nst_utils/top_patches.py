@@ -123,38 +123,49 @@ def channel_maxima(
     return result
 
 
-def select_units(maxima: ChannelMaxima, n: int = 9, k: int = 9) -> np.ndarray:
-    """Pick the ``n`` most *selective* channels of a layer: strong on a few images only.
+def select_units(
+    maxima: ChannelMaxima, n: int = 9, k: int = 9, method: str = "random", seed: int = 0
+) -> np.ndarray:
+    """Choose ``n`` channels of a layer to visualise.
 
-    The score of a channel is the mean of its top-``k`` per-image maxima divided by the mean
-    over all images. A channel that fires on everything (a brightness detector) scores
-    about 1; one that fires on a handful of images scores high and gives a coherent grid.
-    Channels that fire on fewer than ``k`` images are skipped.
+    Channels that fire (activation > 0) on fewer than ``k`` images are never chosen: their
+    grids would show patches the unit does not respond to.
 
     Args:
         maxima: one layer's `ChannelMaxima`.
         n: how many channels to return.
         k: the number of patches that will be shown per channel.
+        method: ``"random"`` (a seeded random subset, as Zeiler & Fergus show: typical units)
+            or ``"selective"`` (highest mean of the top-``k`` maxima divided by the mean over
+            all images: units that fire on a few images only, which give coherent grids; a
+            unit that fires on everything scores about 1).
+        seed: seed of the ``"random"`` choice.
 
     Returns:
-        ``(n,)`` int channel indices, most selective first (deterministic; ties by index).
+        ``(n,)`` int channel indices (``"random"``: ascending; ``"selective"``: most selective
+        first, ties by index).
 
     Raises:
-        ValueError: fewer than ``n`` channels are usable, or ``k`` exceeds the number of images.
+        ValueError: an unknown method, ``k`` out of range, or fewer than ``n`` usable channels.
     """
     values = maxima.values
     if not 1 <= k <= len(values):
         raise ValueError(f"k must be between 1 and the number of images ({len(values)}); got {k}")
     top = -np.sort(-values, axis=0)[:k]
     usable = top[-1] > 0
-    score = np.where(usable, top.mean(axis=0) / np.maximum(values.mean(axis=0), 1e-12), -np.inf)
-    order = np.argsort(-score, kind="stable")
     if usable.sum() < n:
         raise ValueError(
             f"{maxima.layer}: only {usable.sum()} channels fire on {k} or more images; ask for"
             f" n <= {usable.sum()}"
         )
-    return order[:n]
+    if method == "random":
+        rng = np.random.default_rng(seed)
+        return np.sort(rng.choice(np.flatnonzero(usable), size=n, replace=False))
+    if method == "selective":
+        mean = np.maximum(values.mean(axis=0), 1e-12)
+        score = np.where(usable, top.mean(axis=0) / mean, -np.inf)
+        return np.argsort(-score, kind="stable")[:n]
+    raise ValueError(f"unknown method {method!r}; choose 'random' or 'selective'")
 
 
 def _crop(image: np.ndarray, field: ReceptiveField, row: int, col: int, fill):

@@ -253,15 +253,26 @@ def test_top_patches_rejects_bad_arguments():
         channel_maxima(_probe_model(), images, ["conv_z"])
 
 
-def test_select_units_prefers_selective_channels():
+def test_select_units_selective_and_random():
     values = np.array([[1.0, 0.0, 5.0], [1.0, 0.0, 0.1], [1.0, 0.0, 0.1], [1.0, 3.0, 0.1]])
     field = receptive_field([(3, 1, 1)])["layer1"]
     layer = ChannelMaxima(
         "x", values, np.zeros_like(values, int), np.zeros_like(values, int), field
     )
     # k=1: scores 3 / 0.75 = 4 (channel 1), 5 / 1.325 = 3.8 (channel 2), 1 (channel 0).
-    np.testing.assert_array_equal(select_units(layer, n=2, k=1), [1, 2])
-    np.testing.assert_array_equal(select_units(layer, n=2, k=2), [2, 0])  # channel 1 fires once
+    np.testing.assert_array_equal(select_units(layer, n=2, k=1, method="selective"), [1, 2])
+    np.testing.assert_array_equal(select_units(layer, n=2, k=2, method="selective"), [2, 0])
+    # random: only channels that fire on k images or more (channel 1 fires on one).
+    assert {tuple(select_units(layer, n=2, k=2, seed=s)) for s in range(20)} == {(0, 2)}
+    wide = ChannelMaxima(
+        "w", np.ones((9, 64)), np.zeros((9, 64), int), np.zeros((9, 64), int), field
+    )
+    first, again, other = (select_units(wide, n=9, seed=s) for s in (0, 0, 1))
+    assert (
+        len(set(first)) == 9 and np.array_equal(first, again) and not np.array_equal(first, other)
+    )
+    with pytest.raises(ValueError, match="unknown method"):
+        select_units(layer, n=1, k=1, method="best")
 
 
 # --- probe images ------------------------------------------------------------------------
