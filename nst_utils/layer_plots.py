@@ -80,7 +80,7 @@ def plot_top_patches(top: TopPatches, tile: int = 32, units_per_row: int = 3, ti
         ax.imshow(patch_mosaic(patches, tile))
         ax.set_title(f"unit {unit}", fontsize=7, pad=2)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.4)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.4, rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))
     return fig
 
 

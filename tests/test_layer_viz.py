@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from nst_utils.backbone import Backbone
 from nst_utils.checks_layers import check_receptive_field_size
+from nst_utils.layer_plots import filter_tiles, patch_mosaic
 from nst_utils.probe_images import load_probe_images, square_views
 from nst_utils.receptive_field import LayerSpec, layer_specs, receptive_field
 from nst_utils.top_patches import ChannelMaxima, channel_maxima, select_units, top_patches
@@ -345,3 +346,31 @@ def test_check_fails_on_adding_kernel_sizes_without_the_jump():
 def test_check_names_other_mistakes(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check_receptive_field_size(wrong)
+
+
+# --- figures -----------------------------------------------------------------------------
+
+
+def test_patch_mosaic_places_and_scales_patches():
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[..., 0] = 255
+    small = np.full((2, 4, 3), 7, np.uint8)  # a clipped (wider than tall) patch
+    mosaic = patch_mosaic([red, small, red], tile=8, cols=2, gap=1)
+    assert mosaic.shape == (8 + 1 + 8, 8 + 1 + 8, 3)
+    assert (mosaic[:8, :8, 0] == 255).all() and (mosaic[:8, :8, 1] == 0).all()  # upscaled 2x
+    assert (mosaic[:8, 8] == 255).all()  # the gap
+    assert (mosaic[2:6, 9:17] == 7).all() and (mosaic[:2, 9:17] == 255).all()  # centred
+    assert (mosaic[9:, 9:] == 255).all()  # empty cell
+
+
+def test_filter_tiles_flip_bgr_and_normalise_each_filter():
+    kernel = np.zeros((3, 3, 3, 2), np.float32)
+    kernel[..., 0, 0] = 1.0  # filter 0 reads only the B input channel
+    kernel[..., 1] = np.arange(27, dtype=np.float32).reshape(3, 3, 3) - 100
+    tiles = filter_tiles(kernel)
+    assert tiles.shape == (2, 3, 3, 3)
+    assert (tiles[0, ..., 2] == 1).all() and (tiles[0, ..., :2] == 0).all()  # B shown as blue
+    assert tiles[1].min() == 0 and tiles[1].max() == 1
+    np.testing.assert_array_equal(filter_tiles(kernel, bgr_input=False)[0, ..., 0], 1)
+    with pytest.raises(ValueError, match="first-layer kernel"):
+        filter_tiles(np.zeros((3, 3, 64, 64)))
