@@ -137,8 +137,9 @@ from nst_utils.checks_layers import check_receptive_field_size
 
 check_receptive_field_size(receptive_field_size)
 ### BEGIN HIDDEN TESTS
-_vgg = [(spec.kernel, spec.stride) for spec in layer_specs(backbone.model, up_to="block5_conv3")]
-assert receptive_field_size(_vgg) == 196, "VGG-16 block5_conv3 sees 196 x 196 pixels"
+_vgg16 = [(3, 1)] * 2 + [(2, 2)] + [(3, 1)] * 2 + [(2, 2)]  # blocks 1-2, then blocks 3-5:
+_vgg16 += ([(3, 1)] * 3 + [(2, 2)]) * 2 + [(3, 1)] * 3  # up to block5_conv3
+assert receptive_field_size(_vgg16) == 196, "VGG-16 block5_conv3 sees 196 x 196 pixels"
 assert receptive_field_size([]) == 1, "an empty stack: a pixel sees itself"
 assert receptive_field_size([(11, 4), (3, 2), (5, 1)]) == 11 + 2 * 4 + 4 * 8, "AlexNet-like"
 ### END HIDDEN TESTS
