@@ -8,6 +8,7 @@ the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per n
 
 FAST = {
     "01": "n_trials = 100",
+    "06": "image_size = 96\nzoom = False\nn_faces = 8",
 }
 
 MISTAKES = {
