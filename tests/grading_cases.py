@@ -9,6 +9,7 @@ the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per n
 FAST = {
     "01": "n_trials = 100",
     "06": "image_size = 96\nzoom = False\nn_faces = 8",
+    "10": "ECG_EPOCHS = 2\nSHAPES_PER_CLASS = 20\nSHAPE_EPOCHS = 1",
 }
 
 MISTAKES = {
@@ -18,5 +19,19 @@ MISTAKES = {
         "distance(f1, f2) <= tau",
         "distance(f1, f2) < tau",
         ["check_is_same_person"],
+    ),
+    # adding kernel sizes without multiplying by the accumulated stride (the jump)
+    "06": (
+        "ex_receptive_field_size",
+        "size += (kernel - 1) * jump",
+        "size += kernel - 1",
+        ["check_receptive_field_size"],
+    ),
+    # forgetting the "+ 1" of floor((n + 2p - f) / s) + 1
+    "10": (
+        "ex_conv_output_shape",
+        "(n + 2 * p - f) // stride + 1",
+        "(n + 2 * p - f) // stride",
+        ["check_conv_output_shape"],
     ),
 }
