@@ -18,7 +18,7 @@ import numpy as np
 
 from workbook.checking import CheckFailed, as_array, passed
 
-__all__ = ["check_verify", "check_who_is_it"]
+__all__ = ["answer_on_stub_encodings", "check_verify", "check_who_is_it"]
 
 _DIM = 128
 
@@ -164,7 +164,10 @@ def check_verify(verify) -> None:
 
 
 def check_who_is_it(who_is_it) -> None:
-    """Check ``who_is_it(image_path, database, encoder, threshold=None)`` -> (min_dist, identity)."""
+    """Check ``who_is_it(image_path, database, encoder, threshold=None)``.
+
+    It returns ``(min_dist, identity)``, identity None when ``min_dist > threshold``.
+    """
     import fr_utils.api
 
     encoder = _StubEncoder(threshold=0.5)
@@ -222,3 +225,19 @@ def check_who_is_it(who_is_it) -> None:
                     f" you returned ({min_dist:.3f}, {identity!r}). {hint}"
                 )
     passed("who_is_it")
+
+
+def answer_on_stub_encodings(function, distances: dict[str, float], threshold: float):
+    """Run a student's ``who_is_it`` on a database at chosen distances (for hidden tests).
+
+    Args:
+        function: ``who_is_it(image_path, database, encoder, threshold=None)``.
+        distances: ``{name: L2 distance from the photo at the door}``; at most 127 people.
+        threshold: the encoder's threshold (the function is called with ``threshold=None``).
+
+    Returns:
+        Whatever ``function`` returns.
+    """
+    encoder = _StubEncoder(threshold=threshold)
+    with _stub_encodings(function, {"door/visitor.jpg": _probe()}, encoder):
+        return function("door/visitor.jpg", _database(distances), encoder, None)

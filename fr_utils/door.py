@@ -11,6 +11,7 @@ papermill, a terminal), `door_report` is the same answer as plain text.
 
 from __future__ import annotations
 
+import html
 import io
 
 import numpy as np
@@ -117,6 +118,14 @@ def _uploaded_photo(upload) -> np.ndarray | None:
     return load_image(Image.open(io.BytesIO(content)))
 
 
+def _png(chip: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(chip).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def door_panel(database, encoder, threshold: float | None = None, k: int = 3, example=None):
     """Build an interactive door: upload a photo, set the threshold, read the top matches.
 
@@ -128,8 +137,9 @@ def door_panel(database, encoder, threshold: float | None = None, k: int = 3, ex
         example: a photo shown before anything is uploaded (optional).
 
     Returns:
-        An ``ipywidgets.VBox`` (display it as a cell's last expression). Its ``.update()``
-        attribute re-runs the panel, e.g. after setting ``.upload.value`` in a test.
+        An ``ipywidgets.VBox`` (display it as a cell's last expression): the upload
+        button and the slider, the aligned chip and the report. Its ``.upload``,
+        ``.slider`` and ``.text`` (an HTML widget holding the report) are attributes.
 
     Raises:
         ImportError: ipywidgets is not installed (use `door_report` instead).
@@ -141,8 +151,12 @@ def door_panel(database, encoder, threshold: float | None = None, k: int = 3, ex
     slider = widgets.FloatSlider(
         value=start, min=0.2, max=0.9, step=0.01, description="threshold", readout_format=".2f"
     )
-    output = widgets.Output()
+    chip_view = widgets.Image(format="png", width=120, height=120)
+    text = widgets.HTML()
     state = {"encoding": None, "source": None}
+
+    def show(message: str) -> None:
+        text.value = f"<pre>{html.escape(message)}</pre>"
 
     def encode_current() -> None:
         photo = _uploaded_photo(upload)
@@ -152,29 +166,26 @@ def door_panel(database, encoder, threshold: float | None = None, k: int = 3, ex
         if photo is not None:
             chip = align_face(photo, encoder.input_size, encoder.padding).chip
             state["encoding"] = encoder.encode(chip[None])
+            chip_view.value = _png(chip)
 
     def render(_=None) -> None:
-        output.clear_output()
-        with output:
-            if state["encoding"] is None:
-                print("Upload a photo with a face to see who the door thinks it is.")
-            else:
-                print(f"{state['source']}:")
-                print(_report(top_matches(state["encoding"], database, k), slider.value))
+        if state["encoding"] is None:
+            show("Upload a photo with a face to see who the door thinks it is.")
+        else:
+            matches = top_matches(state["encoding"], database, k)
+            show(f"{state['source']}:\n{_report(matches, slider.value)}")
 
     def update(_=None) -> None:
         try:
             encode_current()
         except ValueError as error:  # NoFaceFoundError or an unreadable upload
-            output.clear_output()
-            with output:
-                print(error)
+            show(str(error))
             return
         render()
 
     upload.observe(update, names="value")
     slider.observe(render, names="value")
-    panel = widgets.VBox([widgets.HBox([upload, slider]), output])
-    panel.upload, panel.slider, panel.output, panel.update = upload, slider, output, update
+    panel = widgets.VBox([widgets.HBox([upload, slider]), widgets.HBox([chip_view, text])])
+    panel.upload, panel.slider, panel.text, panel.update = upload, slider, text, update
     update()
     return panel
