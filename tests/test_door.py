@@ -1,6 +1,7 @@
 """Notebook 05's door: exercise checks (reference passes, stubs and classic mistakes fail),
 top-k matches, the static report and the widget panel, batched LFW encoding, figures."""
 
+import datetime
 import io
 
 import matplotlib
@@ -256,13 +257,24 @@ def test_door_report_opens_for_obama_and_not_for_a_stranger(door, encoder):
     assert stranger.endswith("unknown person") and stranger.count("too far") == 2
 
 
+def _upload(name, kind, content):
+    """What ipywidgets 8's FileUpload holds for one file the browser sent."""
+    return {
+        "name": name,
+        "type": kind,
+        "size": len(content),
+        "content": memoryview(content),
+        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+    }
+
+
 @pytest.mark.slow
 def test_door_panel_follows_upload_and_slider(door, encoder):
     folder, database = door
     panel = door_panel(database, encoder)
     assert "Upload a photo" in panel.text.value
     content = (folder / "Joe_Biden" / "biden_blue_room_2010.jpg").read_bytes()
-    panel.upload.value = ({"name": "me.jpg", "type": "image/jpeg", "content": content},)
+    panel.upload.value = (_upload("me.jpg", "image/jpeg", content),)
     text = panel.text.value
     assert "uploaded photo" in text and "door OPENS for Joe Biden" in text
     panel.slider.value = 0.2
@@ -272,7 +284,7 @@ def test_door_panel_follows_upload_and_slider(door, encoder):
     from PIL import Image
 
     Image.new("RGB", (80, 80)).save(blank, format="PNG")
-    panel.upload.value = ({"name": "x.png", "type": "image/png", "content": blank.getvalue()},)
+    panel.upload.value = (_upload("x.png", "image/png", blank.getvalue()),)
     assert "No face found" in panel.text.value
 
 
