@@ -84,9 +84,7 @@ def _central_face(found: list[dict], shape: tuple[int, ...]) -> dict | None:
     return min(found, key=offset)
 
 
-def encode_photos(
-    images: Sequence, encoder, batch_size: int = 16
-) -> tuple[np.ndarray, np.ndarray]:
+def encode_photos(images: Sequence, encoder, batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Detect, align and encode the central face of each photo, detecting in batches.
 
     Args:
@@ -121,9 +119,8 @@ def encode_photos(
                 face = _central_face(faces, shape)
                 if face is not None:
                     points = np.array([face["keypoints"][k] for k in _KEYPOINTS], float)
-                    chips[i] = extract_chip(
-                        photos[i], points, encoder.input_size, encoder.padding
-                    )[0]
+                    chip, _ = extract_chip(photos[i], points, encoder.input_size, encoder.padding)
+                    chips[i] = chip
     found = np.array([i in chips for i in range(len(photos))], dtype=bool)
     encodings = np.zeros((len(photos), 128), np.float32)
     if chips:
