@@ -8,6 +8,7 @@ the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per n
 
 FAST = {
     "01": "n_trials = 100",
+    "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
     "06": "image_size = 96\nzoom = False\nn_faces = 8",
     "10": "ECG_EPOCHS = 2\nSHAPES_PER_CLASS = 20\nSHAPE_EPOCHS = 1",
 }
@@ -19,6 +20,13 @@ MISTAKES = {
         "distance(f1, f2) <= tau",
         "distance(f1, f2) < tau",
         ["check_is_same_person"],
+    ),
+    # squared distance compared with a threshold meant for the plain L2 distance
+    "05": (
+        "ex_verify",
+        "dist = float(np.linalg.norm(encoding - database[identity]))",
+        "dist = float(np.sum((encoding - database[identity]) ** 2))",
+        ["check_verify"],
     ),
     # adding kernel sizes without multiplying by the accumulated stride (the jump)
     "06": (

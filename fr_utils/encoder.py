@@ -1,0 +1,146 @@
+"""`FaceEncoder`: a pretrained network that maps aligned face chips to unit 128-D encodings.
+
+`load_face_model` returns one per process and model name (loading takes a few seconds
+the first time, then it is cached). Two encoders exist:
+
+* ``"dlib_resnet_v1"`` (default, offline): dlib's ResNet, 150x150 chips, 99.4% on LFW.
+* ``"openface_nn4_small2_v1"``: the course's FRmodel (OpenFace nn4.small2), 96x96 chips;
+  its weights are downloaded on demand (see `fr_utils.openface`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["DLIB_THRESHOLD", "FaceEncoder", "load_face_model", "MODEL_NAMES"]
+
+# L2 distance threshold between *unit-norm* dlib encodings that separates "same person"
+# from "different people". Calibrated by `python -m fr_utils.eval_lfw` (LFW view 2, the 9
+# available folds, MTCNN + dlib-template alignment; see fr_utils/LFW_EVAL.md): the threshold
+# that maximises accuracy over all 5,400 pairs.
+DLIB_THRESHOLD = 0.42
+
+MODEL_NAMES = ("dlib_resnet_v1", "openface_nn4_small2_v1")
+
+_lock = threading.Lock()
+_loaded: dict[str, FaceEncoder] = {}
+
+
+@dataclass
+class FaceEncoder:
+    """A face encoder: aligned chips in, unit-length 128-D encodings out.
+
+    Attributes:
+        model: the `keras.Model`, ``(n, input_size, input_size, 3)`` RGB in [0, 255] ->
+            ``(n, 128)`` unit vectors.
+        name: model name (one of `MODEL_NAMES`).
+        input_size: chip side in pixels.
+        padding: alignment template padding the network was trained with (see
+            `fr_utils.alignment.chip_landmarks`).
+        threshold: L2 distance under which two encodings are called the same person.
+    """
+
+    model: object
+    name: str
+    input_size: int
+    padding: float
+    threshold: float
+    _predict: object = field(default=None, repr=False)
+
+    def __setattr__(self, key, value):
+        if key == "threshold":
+            value = _checked_threshold(value)
+        super().__setattr__(key, value)
+
+    def encode(self, chips, batch_size: int = 32) -> np.ndarray:
+        """Encode aligned face chips.
+
+        Args:
+            chips: ``(n, input_size, input_size, 3)`` or one ``(input_size, input_size, 3)``
+                chip, uint8 or float RGB in [0, 255] (e.g. from `fr_utils.align_faces`).
+            batch_size: chips per forward pass (memory grows with it, ~20 MB per chip).
+
+        Returns:
+            ``(n, 128)`` float32 rows of unit L2 norm.
+        """
+        chips = np.asarray(chips)
+        if chips.ndim == 3:
+            chips = chips[None]
+        expected = (self.input_size, self.input_size, 3)
+        if chips.ndim != 4 or chips.shape[1:] != expected:
+            raise ValueError(
+                f"{self.name} encodes aligned chips of shape (n, {self.input_size},"
+                f" {self.input_size}, 3); got {chips.shape}. Use fr_utils.align_faces(photo)"
+                " to detect and align faces first."
+            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if len(chips) == 0:
+            return np.zeros((0, 128), np.float32)
+        out = [
+            np.asarray(self._run(chips[start : start + batch_size].astype(np.float32)))
+            for start in range(0, len(chips), batch_size)
+        ]
+        encodings = np.concatenate(out).astype(np.float32)
+        # The model ends in an L2 normalisation; renormalise to remove float32 rounding.
+        return encodings / np.linalg.norm(encodings, axis=1, keepdims=True)
+
+    def _run(self, batch: np.ndarray):
+        if self._predict is None:
+            import tensorflow as tf
+
+            spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
+            model = self.model
+            object.__setattr__(
+                self,
+                "_predict",
+                tf.function(lambda x: model(x, training=False), input_signature=[spec]),
+            )
+        return self._predict(batch)
+
+
+def _checked_threshold(value) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"threshold must be a positive number, got {value!r}") from error
+    if not value > 0 or not np.isfinite(value):
+        raise ValueError(
+            f"threshold must be a positive L2 distance (unit encodings: between 0 and 2),"
+            f" got {value}"
+        )
+    return value
+
+
+def load_face_model(name: str = "dlib_resnet_v1") -> FaceEncoder:
+    """Return the pretrained face encoder ``name``, loaded once per process.
+
+    Args:
+        name: ``"dlib_resnet_v1"`` (offline default) or ``"openface_nn4_small2_v1"``.
+
+    Returns:
+        The shared `FaceEncoder` (change ``.threshold`` on it to change it everywhere).
+
+    Raises:
+        ValueError: unknown name (the message lists the known ones).
+        workbook.WeightsUnavailableError: the weights are missing and cannot be fetched now.
+    """
+    if name not in MODEL_NAMES:
+        raise ValueError(f"Unknown face model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    with _lock:
+        if name not in _loaded:
+            _loaded[name] = _build(name)
+        return _loaded[name]
+
+
+def _build(name: str) -> FaceEncoder:
+    if name == "dlib_resnet_v1":
+        from fr_utils.dlib_resnet import load_dlib_resnet
+
+        return FaceEncoder(load_dlib_resnet(), name, 150, 0.25, DLIB_THRESHOLD)
+    from fr_utils.openface import OPENFACE_PADDING, OPENFACE_THRESHOLD, load_openface
+
+    return FaceEncoder(load_openface(), name, 96, OPENFACE_PADDING, OPENFACE_THRESHOLD)

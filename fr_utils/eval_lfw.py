@@ -1,0 +1,294 @@
+"""Evaluate a face encoder on LFW's official verification pairs (view 2), cross-validated.
+
+    python -m fr_utils.eval_lfw [--model dlib_resnet_v1] [--out DIR] [--report FILE.md]
+
+Protocol (Huang et al. 2007, "unrestricted, labeled outside data"): the pairs of
+``pairs_available.csv`` with ``split == "view2"`` (9 of the 10 official folds are in the
+course data: 2,700 same-person and 2,700 different-person pairs). For each fold, the
+distance threshold that maximises accuracy on the *other* folds is applied to the held-out
+fold; the report gives the mean and standard deviation of the held-out accuracies, the
+ROC AUC over all pairs, and the threshold that maximises accuracy over all pairs (the
+value `fr_utils.encoder.DLIB_THRESHOLD` stores).
+
+Every image goes through the same pipeline as a user's photo: MTCNN detection, the
+face closest to the image centre (LFW's subject; other people can appear in a news
+photo), dlib-template alignment, encoding. Where MTCNN finds no face, the landmarks are
+the median landmarks of all images where it did (the deep-funneled images are already
+roughly aligned), and the report counts those images. Encodings are cached in the user
+cache folder, keyed by the model's weights and this file's pipeline version, so a second
+run only redoes the statistics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["best_threshold", "cross_validate", "evaluate", "main", "read_pairs"]
+
+_PIPELINE_VERSION = 1
+
+
+def read_pairs(lfw_root: Path, split: str = "view2") -> tuple[np.ndarray, np.ndarray, list, list]:
+    """Return ``(folds, same, paths_a, paths_b)`` of one split of ``pairs_available.csv``."""
+    with open(lfw_root / "pairs_available.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["split"] == split]
+    if not rows:
+        raise ValueError(f"{lfw_root / 'pairs_available.csv'}: no pairs with split {split!r}")
+    folds = np.array([int(row["fold"]) for row in rows])
+    same = np.array([int(row["same"]) for row in rows], dtype=bool)
+    return folds, same, [row["path_a"] for row in rows], [row["path_b"] for row in rows]
+
+
+def best_threshold(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+    """Return ``(threshold, accuracy)`` maximising accuracy of ``distance < threshold``.
+
+    Candidates are the midpoints between consecutive sorted distances (and both ends),
+    so the search is exact; ties go to the middle of the best run.
+    """
+    order = np.argsort(distances)
+    d, s = distances[order], same[order]
+    # Threshold just above the first k sorted distances: k predicted "same".
+    true_pos = np.concatenate([[0], np.cumsum(s)])
+    true_neg = (~s).sum() - np.concatenate([[0], np.cumsum(~s)])
+    accuracy = (true_pos + true_neg) / len(d)
+    best = np.flatnonzero(accuracy == accuracy.max())
+    k = int(best[len(best) // 2])
+    edges = np.concatenate([[d[0] - 1e-3], (d[:-1] + d[1:]) / 2, [d[-1] + 1e-3]])
+    return float(edges[k]), float(accuracy[k])
+
+
+def cross_validate(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict:
+    """Leave-one-fold-out accuracy: threshold from the other folds, accuracy on the held-out one."""
+    per_fold = []
+    for fold in np.unique(folds):
+        held = folds == fold
+        threshold, _ = best_threshold(distances[~held], same[~held])
+        accuracy = float(np.mean((distances[held] < threshold) == same[held]))
+        per_fold.append({"fold": int(fold), "threshold": threshold, "accuracy": accuracy})
+    accuracies = np.array([f["accuracy"] for f in per_fold])
+    return {
+        "folds": per_fold,
+        "mean_accuracy": float(accuracies.mean()),
+        "std_accuracy": float(accuracies.std()),
+    }
+
+
+def _centre_face(faces, shape):
+    centre = np.array([shape[1], shape[0]]) / 2
+    return min(
+        faces,
+        key=lambda f: np.linalg.norm(np.array(f.box[:2]) + np.array(f.box[2:]) / 2 - centre),
+    )
+
+
+def _cache_path(encoder) -> Path:
+    from workbook.resources import cache_dir
+
+    weights = encoder.model.get_weights()
+    digest = hashlib.sha256()
+    for array in weights[:3] + weights[-1:]:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    key = f"{encoder.name}-{digest.hexdigest()[:12]}-p{_PIPELINE_VERSION}"
+    folder = cache_dir() / "fr_utils"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"lfw_encodings-{key}.npz"
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    with os.fdopen(handle, "wb") as out:
+        np.savez(out, **arrays)
+    os.replace(temp, path)
+
+
+def encode_images(lfw_root: Path, names: list[str], encoder, log=print) -> dict:
+    """Detect, align and encode LFW images, with a resumable cache.
+
+    Returns:
+        dict with ``names``, ``encodings`` ``(n, 128)``, ``landmarks`` ``(n, 5, 2)`` and
+        ``detected`` ``(n,)`` bool (False: fallback landmarks were used).
+    """
+    from fr_utils.alignment import extract_chip
+    from fr_utils.detection import detect_faces
+    from fr_utils.images import load_image
+
+    cache = _cache_path(encoder)
+    done: dict[str, tuple] = {}
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as data:
+            for i, name in enumerate(data["names"]):
+                done[str(name)] = (data["encodings"][i], data["landmarks"][i], data["detected"][i])
+        log(f"cache {cache}: {len(done)} images already encoded")
+
+    def flush():
+        keys = list(done)
+        _save_npz(
+            cache,
+            names=np.array(keys),
+            encodings=np.stack([done[k][0] for k in keys]).astype(np.float32),
+            landmarks=np.stack([done[k][1] for k in keys]),
+            detected=np.array([done[k][2] for k in keys], dtype=bool),
+        )
+
+    todo = [name for name in names if name not in done]
+    missing, pending, started = [], [], time.time()
+
+    def encode_pending():
+        if not pending:
+            return
+        chips = np.stack([chip for _, chip, _ in pending])
+        for (name, _, points), encoding in zip(pending, encoder.encode(chips), strict=True):
+            done[name] = (encoding, points, True)
+        pending.clear()
+
+    for count, name in enumerate(todo, start=1):
+        photo = load_image(lfw_root / name)
+        faces = detect_faces(photo)
+        if not faces:
+            missing.append(name)
+            continue
+        face = _centre_face(faces, photo.shape)
+        chip, _ = extract_chip(photo, face.landmarks, encoder.input_size, encoder.padding)
+        pending.append((name, chip, face.landmarks))
+        if len(pending) == 32:
+            encode_pending()
+        if count % 320 == 0:
+            encode_pending()
+            flush()
+            rate = count / (time.time() - started)
+            log(f"  {count}/{len(todo)} images, {rate:.1f} images/s")
+    encode_pending()
+    detected_points = [v[1] for v in done.values() if v[2]]
+    fallback = np.median(np.stack(detected_points), axis=0) if detected_points else None
+    for name in missing:
+        photo = load_image(lfw_root / name)
+        chip, _ = extract_chip(photo, fallback, encoder.input_size, encoder.padding)
+        done[name] = (encoder.encode(chip[None])[0], fallback, False)
+    if todo:
+        flush()
+    return {
+        "names": names,
+        "encodings": np.stack([done[n][0] for n in names]),
+        "landmarks": np.stack([done[n][1] for n in names]),
+        "detected": np.array([bool(done[n][2]) for n in names]),
+    }
+
+
+def _roc_plot(distances, same, auc, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(same, -distances)
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=72)
+    ax.plot(fpr, tpr, label=f"AUC = {auc:.4f}")
+    ax.plot([0, 1], [0, 1], ls=":", c="gray")
+    ax.set(xlabel="false accept rate", ylabel="true accept rate", title="LFW view 2 (9 folds)")
+    ax.set_xscale("log")
+    ax.set_xlim(1e-3, 1)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def evaluate(model: str = "dlib_resnet_v1", out_dir: Path | None = None, log=print) -> dict:
+    """Run the full evaluation and return its numbers (see the module docstring)."""
+    from sklearn.metrics import roc_auc_score
+
+    from fr_utils.encoder import load_face_model
+    from workbook.resources import cache_dir, data_path
+
+    lfw_root = data_path("faces/lfw")
+    encoder = load_face_model(model)
+    folds, same, paths_a, paths_b = read_pairs(lfw_root)
+    names = sorted(set(paths_a) | set(paths_b))
+    num_folds = len(np.unique(folds))
+    log(f"{len(same)} pairs ({same.sum()} same), {num_folds} folds, {len(names)} images")
+    encoded = encode_images(lfw_root, names, encoder, log=log)
+    index = {name: i for i, name in enumerate(names)}
+    enc = encoded["encodings"]
+    a = enc[[index[p] for p in paths_a]]
+    b = enc[[index[p] for p in paths_b]]
+    distances = np.linalg.norm(a - b, axis=1)
+    result = cross_validate(distances, same, folds)
+    threshold, train_accuracy = best_threshold(distances, same)
+    auc = float(roc_auc_score(same, -distances))
+    no_face = [n for n, d in zip(names, encoded["detected"], strict=True) if not d]
+    out_dir = Path(out_dir) if out_dir else cache_dir() / "fr_utils"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    roc_path = out_dir / f"lfw_roc_{model}.png"
+    _roc_plot(distances, same, auc, roc_path)
+    result.update(
+        model=model,
+        pairs=int(len(same)),
+        images=len(names),
+        roc_auc=auc,
+        threshold_all_pairs=threshold,
+        accuracy_all_pairs_at_threshold=train_accuracy,
+        no_face_images=no_face,
+        roc_plot=str(roc_path),
+        same_distance_mean=float(distances[same].mean()),
+        different_distance_mean=float(distances[~same].mean()),
+    )
+    return result
+
+
+def _markdown(result: dict) -> str:
+    folds = ", ".join(str(f["fold"]) for f in result["folds"])
+    lines = [
+        f"# LFW evaluation of `{result['model']}`",
+        "",
+        "Produced by `python -m fr_utils.eval_lfw --report fr_utils/LFW_EVAL.md`.",
+        "",
+        f"- pairs: {result['pairs']} (view 2, folds {folds}); images: {result['images']}",
+        f"- cross-validated accuracy: **{100 * result['mean_accuracy']:.2f}% ±"
+        f" {100 * result['std_accuracy']:.2f}%** (mean ± std over the held-out folds)",
+        f"- ROC AUC (all pairs): {result['roc_auc']:.4f}",
+        f"- threshold maximising accuracy on all pairs: {result['threshold_all_pairs']:.4f}"
+        f" (accuracy {100 * result['accuracy_all_pairs_at_threshold']:.2f}%)",
+        f"- mean distance: same person {result['same_distance_mean']:.3f},"
+        f" different people {result['different_distance_mean']:.3f}",
+        f"- images where MTCNN found no face: {len(result['no_face_images'])}"
+        " (aligned with the median landmarks of the detected images instead)"
+        + (": " + ", ".join(result["no_face_images"]) if result["no_face_images"] else ""),
+        "",
+        "| held-out fold | threshold (from the other folds) | accuracy |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| {f['fold']} | {f['threshold']:.4f} | {100 * f['accuracy']:.2f}% |"
+        for f in result["folds"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fr_utils.eval_lfw", description=__doc__)
+    parser.add_argument("--model", default="dlib_resnet_v1")
+    parser.add_argument("--out", type=Path, help="folder for the ROC plot (default: cache)")
+    parser.add_argument("--report", type=Path, help="also write a markdown report here")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    args = parser.parse_args(argv)
+    result = evaluate(args.model, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    text = _markdown(result)
+    if args.report:
+        args.report.write_text(text)
+    print(json.dumps(result, indent=1) if args.json else text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
