@@ -8,9 +8,10 @@ one vectorised distance computation over the whole gallery,
 
 i.e. one matrix product instead of the course's Python loop over a dict. With ``faiss``
 installed and a large gallery (``FAISS_MIN_GALLERY`` rows or more), the same `search`
-uses a FAISS index: exact (flat) up to ``IVF_MIN_GALLERY`` rows, then an inverted-file
-index that scans only the ``nprobe`` nearest of ``~4 sqrt(n)`` clusters (approximate:
-very close matches, the ones under a face threshold, are found reliably).
+uses a FAISS inverted-file index that scans only the ``nprobe`` nearest of ``~4 sqrt(n)``
+clusters (approximate: very close matches, the ones under a face threshold, are found
+reliably). ``backend="faiss"`` forces FAISS, with an exact flat index below
+``IVF_MIN_GALLERY`` rows.
 
 Databases are saved as ``.npz`` (no pickle) with a SHA-256 checksum of their content,
 written atomically (temporary file, then rename), so a crash never leaves half a file
@@ -30,7 +31,10 @@ import numpy as np
 
 __all__ = ["FAISS_MIN_GALLERY", "IVF_MIN_GALLERY", "FaceDatabase"]
 
-FAISS_MIN_GALLERY = 50_000
+# Below this many rows numpy's single matrix-vector product is as fast as a flat FAISS index
+# (measured by benchmarks/bench_search.py), so `backend="auto"` switches straight to the
+# inverted-file index, whose per-query cost grows like sqrt(n) instead of n.
+FAISS_MIN_GALLERY = 200_000
 IVF_MIN_GALLERY = 200_000
 _FORMAT_VERSION = 1
 _DIM = 128
