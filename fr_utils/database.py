@@ -223,15 +223,23 @@ class FaceDatabase:
         if self.uses_faiss():
             sq_dists, rows = self._faiss_index().search(np.ascontiguousarray(queries), 1)
             sq_dists, rows = sq_dists[:, 0], rows[:, 0]
+            lost = rows < 0  # an inverted-file search whose probed clusters were all empty
+            if lost.any():
+                sq_dists[lost], rows[lost] = self._exact_search(queries[lost])
         else:
-            if self._sq_norms is None:
-                self._sq_norms = np.einsum("ij,ij->i", self._encodings, self._encodings)
-            products = queries @ self._encodings.T  # (q, n): the whole cost is this product
-            sq = self._sq_norms[None, :] - 2.0 * products
-            rows = np.argmin(sq, axis=1)
-            sq_dists = sq[np.arange(len(queries)), rows] + np.einsum("ij,ij->i", queries, queries)
+            sq_dists, rows = self._exact_search(queries)
         distances = np.sqrt(np.maximum(sq_dists, 0.0)).astype(np.float32)
         return distances, [self._names[r] for r in rows]
+
+    def _exact_search(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Squared distances and rows of the nearest neighbours, by one matrix product."""
+        if self._sq_norms is None:
+            self._sq_norms = np.einsum("ij,ij->i", self._encodings, self._encodings)
+        products = queries @ self._encodings.T  # (q, n): the whole cost is this product
+        sq = self._sq_norms[None, :] - 2.0 * products
+        rows = np.argmin(sq, axis=1)
+        sq_dists = sq[np.arange(len(queries)), rows] + np.einsum("ij,ij->i", queries, queries)
+        return sq_dists, rows
 
     def identify(self, encoding, threshold: float) -> tuple[float, str | None]:
         """Return ``(min_dist, identity)`` of one encoding; None above ``threshold``."""
