@@ -111,7 +111,9 @@ def _save_npz(path: Path, **arrays) -> None:
     os.replace(temp, path)
 
 
-def encode_images(lfw_root: Path, names: list[str], encoder, log=print) -> dict:
+def encode_images(
+    lfw_root: Path, names: list[str], encoder, log=print, flush_every: int = 64
+) -> dict:
     """Detect, align and encode LFW images, with a resumable cache.
 
     Returns:
@@ -162,7 +164,7 @@ def encode_images(lfw_root: Path, names: list[str], encoder, log=print) -> dict:
         pending.append((name, chip, face.landmarks))
         if len(pending) == 32:
             encode_pending()
-        if count % 320 == 0:
+        if count % flush_every == 0:
             encode_pending()
             flush()
             rate = count / (time.time() - started)
