@@ -9,8 +9,13 @@ Typical use::
     import fr_utils
     encoder = fr_utils.load_face_model()            # dlib's ResNet, ported to Keras
     fr_utils.face_distance("a.jpg", "b.jpg", encoder) < encoder.threshold
+
+Step by step (notebook 05): `detect_faces` (MTCNN boxes + 5 landmarks) -> `chip_landmarks`
+(where the encoder wants them) -> `extract_chip` (similarity transform + warp) ->
+``encoder.encode``; `align_faces` does the first three for every face of a photo.
 """
 
+from fr_utils.alignment import chip_landmarks, extract_chip
 from fr_utils.api import (
     AlignedFace,
     NoFaceFoundError,
@@ -22,16 +27,21 @@ from fr_utils.api import (
     who_is_it,
 )
 from fr_utils.database import FaceDatabase
+from fr_utils.detection import DetectedFace, detect_faces
 from fr_utils.encoder import FaceEncoder, load_face_model
 from fr_utils.images import load_image
 
 __all__ = [
     "AlignedFace",
+    "DetectedFace",
     "FaceDatabase",
     "FaceEncoder",
     "NoFaceFoundError",
     "align_face",
     "align_faces",
+    "chip_landmarks",
+    "detect_faces",
+    "extract_chip",
     "face_distance",
     "img_to_encoding",
     "load_face_model",

@@ -139,11 +139,12 @@ def face_distance(image_a: ImageInput, image_b: ImageInput, encoder: FaceEncoder
     return float(np.linalg.norm(a - b))
 
 
-def _gallery(database) -> tuple[list[str], np.ndarray]:
+def _gallery(database, encoder: FaceEncoder) -> tuple[list[str], np.ndarray]:
     """Return ``(row_names, encodings)`` of a FaceDatabase or a ``{name: encoding}`` dict."""
     from fr_utils.database import FaceDatabase
 
     if isinstance(database, FaceDatabase):
+        database._check_encoder(encoder)
         return database.row_names(), database.encodings
     if isinstance(database, dict):
         names, rows = [], []
@@ -184,7 +185,7 @@ def verify(image, identity: str, database, encoder: FaceEncoder, threshold=None)
         ValueError: ``threshold <= 0`` or an unreadable file.
     """
     threshold = encoder.threshold if threshold is None else _checked_threshold(threshold)
-    names, gallery = _gallery(database)
+    names, gallery = _gallery(database, encoder)
     rows = [i for i, name in enumerate(names) if name == identity]
     if not rows:
         known = ", ".join(sorted(set(names))) or "(nobody: the database is empty)"
@@ -212,7 +213,7 @@ def who_is_it(image, database, encoder: FaceEncoder, threshold=None):
         ValueError: ``threshold <= 0`` or an unreadable file.
     """
     threshold = encoder.threshold if threshold is None else _checked_threshold(threshold)
-    names, gallery = _gallery(database)
+    names, gallery = _gallery(database, encoder)
     encoding = img_to_encoding(image, encoder)
     if not names:
         return math.inf, None

@@ -8,9 +8,10 @@ one vectorised distance computation over the whole gallery,
 
 i.e. one matrix product instead of the course's Python loop over a dict. With ``faiss``
 installed and a large gallery (``FAISS_MIN_GALLERY`` rows or more), the same `search`
-uses a FAISS index: exact (flat) up to ``IVF_MIN_GALLERY`` rows, then an inverted-file
-index that scans only the ``nprobe`` nearest of ``~4 sqrt(n)`` clusters (approximate:
-very close matches, the ones under a face threshold, are found reliably).
+uses a FAISS inverted-file index that scans only the ``nprobe`` nearest of ``sqrt(n)``
+clusters (approximate: very close matches, the ones under a face threshold, are found
+reliably). ``backend="faiss"`` forces FAISS, with an exact flat index below
+``IVF_MIN_GALLERY`` rows.
 
 Databases are saved as ``.npz`` (no pickle) with a SHA-256 checksum of their content,
 written atomically (temporary file, then rename), so a crash never leaves half a file
@@ -30,7 +31,10 @@ import numpy as np
 
 __all__ = ["FAISS_MIN_GALLERY", "IVF_MIN_GALLERY", "FaceDatabase"]
 
-FAISS_MIN_GALLERY = 50_000
+# Below this many rows numpy's single matrix-vector product is as fast as a flat FAISS index
+# (measured by benchmarks/bench_search.py), so `backend="auto"` switches straight to the
+# inverted-file index, whose per-query cost grows like sqrt(n) instead of n.
+FAISS_MIN_GALLERY = 200_000
 IVF_MIN_GALLERY = 200_000
 _FORMAT_VERSION = 1
 _DIM = 128
@@ -219,15 +223,23 @@ class FaceDatabase:
         if self.uses_faiss():
             sq_dists, rows = self._faiss_index().search(np.ascontiguousarray(queries), 1)
             sq_dists, rows = sq_dists[:, 0], rows[:, 0]
+            lost = rows < 0  # an inverted-file search whose probed clusters were all empty
+            if lost.any():
+                sq_dists[lost], rows[lost] = self._exact_search(queries[lost])
         else:
-            if self._sq_norms is None:
-                self._sq_norms = np.einsum("ij,ij->i", self._encodings, self._encodings)
-            products = queries @ self._encodings.T  # (q, n): the whole cost is this product
-            sq = self._sq_norms[None, :] - 2.0 * products
-            rows = np.argmin(sq, axis=1)
-            sq_dists = sq[np.arange(len(queries)), rows] + np.einsum("ij,ij->i", queries, queries)
+            sq_dists, rows = self._exact_search(queries)
         distances = np.sqrt(np.maximum(sq_dists, 0.0)).astype(np.float32)
         return distances, [self._names[r] for r in rows]
+
+    def _exact_search(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Squared distances and rows of the nearest neighbours, by one matrix product."""
+        if self._sq_norms is None:
+            self._sq_norms = np.einsum("ij,ij->i", self._encodings, self._encodings)
+        products = queries @ self._encodings.T  # (q, n): the whole cost is this product
+        sq = self._sq_norms[None, :] - 2.0 * products
+        rows = np.argmin(sq, axis=1)
+        sq_dists = sq[np.arange(len(queries)), rows] + np.einsum("ij,ij->i", queries, queries)
+        return sq_dists, rows
 
     def identify(self, encoding, threshold: float) -> tuple[float, str | None]:
         """Return ``(min_dist, identity)`` of one encoding; None above ``threshold``."""
@@ -246,9 +258,11 @@ class FaceDatabase:
             if n < IVF_MIN_GALLERY:
                 index = faiss.IndexFlatL2(_DIM)
             else:
-                nlist = int(4 * np.sqrt(n))
+                # sqrt(n) clusters of ~sqrt(n) rows: a query scans nprobe * sqrt(n) rows.
+                # k-means on 40 points per cluster keeps training to seconds at 1M rows.
+                nlist = max(1, int(np.sqrt(n)))
                 index = faiss.IndexIVFFlat(faiss.IndexFlatL2(_DIM), _DIM, nlist)
-                sample = np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)
+                sample = np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)
                 index.train(data[np.sort(sample)])
                 index.nprobe = self.nprobe
             index.add(data)

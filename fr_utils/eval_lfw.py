@@ -111,7 +111,14 @@ def _save_npz(path: Path, **arrays) -> None:
     os.replace(temp, path)
 
 
-def encode_images(lfw_root: Path, names: list[str], encoder, log=print) -> dict:
+def encode_images(
+    lfw_root: Path,
+    names: list[str],
+    encoder,
+    log=print,
+    flush_every: int = 64,
+    cached_only: bool = False,
+) -> dict:
     """Detect, align and encode LFW images, with a resumable cache.
 
     Returns:
@@ -140,6 +147,8 @@ def encode_images(lfw_root: Path, names: list[str], encoder, log=print) -> dict:
             detected=np.array([done[k][2] for k in keys], dtype=bool),
         )
 
+    if cached_only:
+        names = [name for name in names if name in done]
     todo = [name for name in names if name not in done]
     missing, pending, started = [], [], time.time()
 
@@ -162,7 +171,7 @@ def encode_images(lfw_root: Path, names: list[str], encoder, log=print) -> dict:
         pending.append((name, chip, face.landmarks))
         if len(pending) == 32:
             encode_pending()
-        if count % 320 == 0:
+        if count % flush_every == 0:
             encode_pending()
             flush()
             rate = count / (time.time() - started)
@@ -204,8 +213,15 @@ def _roc_plot(distances, same, auc, path: Path) -> None:
     plt.close(fig)
 
 
-def evaluate(model: str = "dlib_resnet_v1", out_dir: Path | None = None, log=print) -> dict:
-    """Run the full evaluation and return its numbers (see the module docstring)."""
+def evaluate(
+    model: str = "dlib_resnet_v1", out_dir: Path | None = None, log=print, cached_only=False
+) -> dict:
+    """Run the evaluation and return its numbers (see the module docstring).
+
+    Args:
+        cached_only: use only the pairs whose two images are already in the encoding cache
+            (a preview while a long run is under way); the result says how many pairs.
+    """
     from sklearn.metrics import roc_auc_score
 
     from fr_utils.encoder import load_face_model
@@ -217,8 +233,13 @@ def evaluate(model: str = "dlib_resnet_v1", out_dir: Path | None = None, log=pri
     names = sorted(set(paths_a) | set(paths_b))
     num_folds = len(np.unique(folds))
     log(f"{len(same)} pairs ({same.sum()} same), {num_folds} folds, {len(names)} images")
-    encoded = encode_images(lfw_root, names, encoder, log=log)
-    index = {name: i for i, name in enumerate(names)}
+    encoded = encode_images(lfw_root, names, encoder, log=log, cached_only=cached_only)
+    index = {name: i for i, name in enumerate(encoded["names"])}
+    keep = np.array([a in index and b in index for a, b in zip(paths_a, paths_b, strict=True)])
+    folds, same = folds[keep], same[keep]
+    paths_a = [p for p, k in zip(paths_a, keep, strict=True) if k]
+    paths_b = [p for p, k in zip(paths_b, keep, strict=True) if k]
+    names = encoded["names"]
     enc = encoded["encodings"]
     a = enc[[index[p] for p in paths_a]]
     b = enc[[index[p] for p in paths_b]]
@@ -234,6 +255,7 @@ def evaluate(model: str = "dlib_resnet_v1", out_dir: Path | None = None, log=pri
     result.update(
         model=model,
         pairs=int(len(same)),
+        pairs_listed=int(len(keep)),
         images=len(names),
         roc_auc=auc,
         threshold_all_pairs=threshold,
@@ -253,7 +275,8 @@ def _markdown(result: dict) -> str:
         "",
         "Produced by `python -m fr_utils.eval_lfw --report fr_utils/LFW_EVAL.md`.",
         "",
-        f"- pairs: {result['pairs']} (view 2, folds {folds}); images: {result['images']}",
+        f"- pairs: {result['pairs']} of {result['pairs_listed']} (view 2, folds {folds});"
+        f" images: {result['images']}",
         f"- cross-validated accuracy: **{100 * result['mean_accuracy']:.2f}% ±"
         f" {100 * result['std_accuracy']:.2f}%** (mean ± std over the held-out folds)",
         f"- ROC AUC (all pairs): {result['roc_auc']:.4f}",
@@ -281,8 +304,14 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="folder for the ROC plot (default: cache)")
     parser.add_argument("--report", type=Path, help="also write a markdown report here")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="only the pairs whose images are already encoded (preview of a long run)",
+    )
     args = parser.parse_args(argv)
-    result = evaluate(args.model, args.out, log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    result = evaluate(args.model, args.out, log=log, cached_only=args.cached_only)
     text = _markdown(result)
     if args.report:
         args.report.write_text(text)

@@ -1,0 +1,140 @@
+"""Command line: verify two photos, enroll people into a database file, identify a photo.
+
+    python -m fr_utils verify A.jpg B.jpg            # same person?
+    python -m fr_utils enroll "Ada Lovelace" ada1.jpg ada2.jpg --db door.npz
+    python -m fr_utils identify visitor.jpg --db door.npz
+
+Each command prints one human-readable line per result, or JSON with ``--json``. Exit
+codes: 0 = same person / identified, 1 = not the same / nobody known, 2 = bad input
+(unreadable photo, no face, damaged database, bad threshold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_NO_MATCH, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m fr_utils",
+        description="Face verification and recognition with a pretrained encoder.",
+        epilog="Exit codes: 0 match, 1 no match, 2 bad input.",
+    )
+    parser.add_argument(
+        "--model", default="dlib_resnet_v1", help="face encoder (default: %(default)s)"
+    )
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    threshold_help = (
+        "L2 distance under which faces match (default: the encoder's LFW-calibrated"
+        " threshold); lower is stricter"
+    )
+    verify = commands.add_parser("verify", help="are the faces of two photos the same person?")
+    verify.add_argument("image_a", type=Path)
+    verify.add_argument("image_b", type=Path)
+    verify.add_argument("--threshold", type=float, help=threshold_help)
+
+    enroll = commands.add_parser("enroll", help="add a person's photos to a database file")
+    enroll.add_argument("name", help="the person's name")
+    enroll.add_argument("images", type=Path, nargs="+", help="one or more photos of them")
+    enroll.add_argument("--db", type=Path, required=True, help="database file (.npz)")
+
+    identify = commands.add_parser("identify", help="who, of a database, is in a photo?")
+    identify.add_argument("image", type=Path)
+    identify.add_argument("--db", type=Path, required=True, help="database file (.npz)")
+    identify.add_argument("--threshold", type=float, help=threshold_help)
+    identify.add_argument(
+        "--all-faces", action="store_true", help="identify every face, not only the largest"
+    )
+    return parser
+
+
+def _verify(args, encoder) -> tuple[dict, str, int]:
+    import fr_utils
+
+    threshold = encoder.threshold if args.threshold is None else args.threshold
+    if not threshold > 0:
+        raise ValueError(f"--threshold must be positive, got {threshold}")
+    dist = fr_utils.face_distance(args.image_a, args.image_b, encoder)
+    same = dist < threshold
+    verdict = "same person" if same else "different people"
+    text = f"{verdict}: distance {dist:.3f} {'<' if same else '>='} threshold {threshold:.3f}"
+    result = {"same": same, "distance": dist, "threshold": threshold}
+    return result, text, EXIT_OK if same else EXIT_NO_MATCH
+
+
+def _enroll(args, encoder) -> tuple[dict, str, int]:
+    from fr_utils.database import FaceDatabase
+
+    if args.db.exists():
+        database = FaceDatabase.load(args.db)  # a damaged file fails here, before any write
+    else:
+        database = FaceDatabase(encoder.name)
+    added = database.enroll(args.name, args.images, encoder)
+    database.save(args.db)
+    text = (
+        f"enrolled {args.name!r} from {len(added)} photo(s) into {args.db}"
+        f" ({len(database)} people, {database.num_encodings} encodings)"
+    )
+    result = {"name": args.name, "photos": len(added), "people": database.identities}
+    return result, text, EXIT_OK
+
+
+def _identify(args, encoder) -> tuple[dict, str, int]:
+    import fr_utils
+    from fr_utils.database import FaceDatabase
+    from fr_utils.encoder import _checked_threshold
+
+    database = FaceDatabase.load(args.db)
+    threshold = encoder.threshold if args.threshold is None else _checked_threshold(args.threshold)
+    faces = fr_utils.align_faces(args.image, encoder.input_size, encoder.padding)
+    if not faces:
+        raise fr_utils.NoFaceFoundError(f"No face found in {args.image}")
+    faces = faces if args.all_faces else faces[:1]
+    found, lines = [], []
+    dists, names = database.search(encoder.encode(np.stack([f.chip for f in faces])))
+    for face, dist, name in zip(faces, dists, names, strict=True):
+        known = float(dist) <= threshold
+        box = [round(float(v), 1) for v in face.box]
+        found.append({"name": name if known else None, "distance": float(dist), "box": box})
+        lines.append(
+            f"{name} (distance {dist:.3f})"
+            if known
+            else f"unknown person (closest: {name} at distance {dist:.3f} > {threshold:.3f})"
+        )
+    any_known = any(f["name"] for f in found)
+    return (
+        {"faces": found, "threshold": threshold},
+        "\n".join(lines),
+        (EXIT_OK if any_known else EXIT_NO_MATCH),
+    )
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        import fr_utils
+
+        encoder = fr_utils.load_face_model(args.model)
+        command = {"verify": _verify, "enroll": _enroll, "identify": _identify}[args.command]
+        result, text, code = command(args, encoder)
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        if args.json:
+            print(json.dumps({"error": message, "type": type(error).__name__}))
+        else:
+            print(f"error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(result) if args.json else text)
+    return code
