@@ -8,7 +8,7 @@ Typical use::
 
     import fr_utils
     encoder = fr_utils.load_face_model()            # dlib's ResNet, ported to Keras
-    fr_utils.face_distance("a.jpg", "b.jpg", encoder) < encoder.threshold
+    fr_utils.face_distance("a.jpg", "b.jpg", encoder) <= encoder.threshold
 
 Step by step (notebook 05): `detect_faces` (MTCNN boxes + 5 landmarks) -> `chip_landmarks`
 (where the encoder wants them) -> `extract_chip` (similarity transform + warp) ->

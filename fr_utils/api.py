@@ -177,7 +177,7 @@ def verify(image, identity: str, database, encoder: FaceEncoder, threshold=None)
 
     Returns:
         ``(dist, is_same)``: the (smallest) L2 distance to ``identity``'s encodings, a float,
-        and whether it is below the threshold.
+        and whether it is at most the threshold (as `who_is_it`, which accepts `<=`).
 
     Raises:
         KeyError: ``identity`` is not in the database (the message lists who is).
@@ -192,7 +192,7 @@ def verify(image, identity: str, database, encoder: FaceEncoder, threshold=None)
         raise KeyError(f"Unknown identity {identity!r}; the database knows: {known}")
     encoding = img_to_encoding(image, encoder)
     dist = float(_distances(encoding, gallery[rows]).min())
-    return dist, bool(dist < threshold)
+    return dist, bool(dist <= threshold)
 
 
 def who_is_it(image, database, encoder: FaceEncoder, threshold=None):

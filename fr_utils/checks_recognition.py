@@ -152,7 +152,7 @@ def check_verify(verify) -> None:
                 )
             if door_open is None or bool(np.asarray(door_open)) != expected_open:
                 hint = (
-                    "Is the comparison inverted? The door opens when dist < threshold."
+                    "Is the comparison inverted? The door opens when dist <= threshold."
                     if identity != "Alan_Turing"
                     else "Use the threshold argument, and encoder.threshold when it is None."
                 )

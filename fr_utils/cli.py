@@ -66,7 +66,7 @@ def _verify(args, encoder) -> tuple[dict, str, int]:
     if not threshold > 0:
         raise ValueError(f"--threshold must be positive, got {threshold}")
     dist = fr_utils.face_distance(args.image_a, args.image_b, encoder)
-    same = dist < threshold
+    same = dist <= threshold
     verdict = "same person" if same else "different people"
     text = f"{verdict}: distance {dist:.3f} {'<' if same else '>='} threshold {threshold:.3f}"
     result = {"same": same, "distance": dist, "threshold": threshold}

@@ -26,7 +26,7 @@ def verify_reference(image_path, identity, database, encoder, threshold=None):
     threshold = encoder.threshold if threshold is None else threshold
     encoding = img_to_encoding(image_path, encoder)
     dist = np.linalg.norm(encoding - database[identity])
-    return float(dist), bool(dist < threshold)
+    return float(dist), bool(dist <= threshold)
 
 
 def verify_inverted(image_path, identity, database, encoder, threshold=None):

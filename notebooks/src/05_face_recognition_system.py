@@ -194,7 +194,7 @@ fig.tight_layout()
 #
 # 1. encode the photo with `img_to_encoding(image_path, encoder)`;
 # 2. compute the L2 distance `dist` to `database[identity]` (`np.linalg.norm`);
-# 3. the door opens when `dist < threshold`; a `threshold` of `None` means `encoder.threshold`;
+# 3. the door opens when `dist <= threshold`; a `threshold` of `None` means `encoder.threshold`;
 # 4. return `(dist, door_open)`.
 
 
@@ -217,7 +217,7 @@ def verify(image_path, identity, database, encoder, threshold=None):
         threshold = encoder.threshold
     encoding = img_to_encoding(image_path, encoder)
     dist = float(np.linalg.norm(encoding - database[identity]))
-    door_open = dist < threshold
+    door_open = dist <= threshold
     ### END SOLUTION
     return dist, door_open
 
