@@ -21,7 +21,7 @@ from nst_utils.costs import (
     total_variation_cost,
     unroll,
 )
-from nst_utils.images import load_image, resize_image, save_image, to_uint8
+from nst_utils.images import MIN_SIDE, load_image, resize_image, save_image, to_uint8
 from nst_utils.stylize import (
     DEFAULT_CONTENT_LAYER,
     DEFAULT_STYLE_LAYERS,
@@ -40,6 +40,7 @@ __all__ = [
     "OPTIMIZERS",
     "Backbone",
     "FrameRecorder",
+    "MIN_SIDE",
     "StepInfo",
     "compute_content_cost",
     "compute_layer_style_cost",

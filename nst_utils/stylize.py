@@ -159,12 +159,12 @@ class _Objective:
         )
 
     def _features(self, rgb):
-        return self.extractor(self.backbone.preprocess(rgb[None]), training=False)
+        return self.extractor([self.backbone.preprocess(rgb[None])], training=False)
 
     def costs(self, x):
         """Return ``(J, {"content", "style", "tv"})`` for a preprocessed image ``(1, H, W, 3)``."""
         alpha, beta, tv_weight = self.weights
-        outputs = self.extractor(x, training=False)
+        outputs = self.extractor([x], training=False)
         zero = tf.constant(0.0, tf.float32)
         J_content = zero
         if self.content_layer is not None:
