@@ -58,9 +58,9 @@ class Backbone:
 
     def deprocess(self, x):
         """Invert `preprocess`: network input back to RGB values (not clipped)."""
-        return keras.ops.flip(keras.ops.convert_to_tensor(x, "float32") + np.array(
-            self.mean_bgr, "float32"
-        ), axis=-1)
+        return keras.ops.flip(
+            keras.ops.convert_to_tensor(x, "float32") + np.array(self.mean_bgr, "float32"), axis=-1
+        )
 
     @property
     def conv_layers(self) -> list[str]:

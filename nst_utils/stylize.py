@@ -146,7 +146,7 @@ class _Objective:
                 " and/or style layers with beta > 0"
             )
         self.extractor = feature_extractor(backbone, list(self.style_layers), self.content_layer)
-        self.weights = tuple(tf.constant(v, tf.float32) for v in (alpha, beta, tv_weight))
+        self.weights = tf.Variable([alpha, beta, tv_weight], dtype=tf.float32, trainable=False)
         self.content_target = None
         if self.content_layer is not None:
             self.content_target = tf.constant(self._features(content)[self.content_layer])
@@ -158,12 +158,22 @@ class _Objective:
             self._value_and_grad, jit_compile=jit_compile, reduce_retracing=True
         )
 
+    def normalise_at(self, x) -> None:
+        """Rescale alpha and beta so that the content and style terms are each 1 at ``x``."""
+        _, parts = self.costs(tf.constant(x))
+        alpha, beta, tv_weight = self.weights.numpy()
+        if alpha:
+            alpha = 1.0 / max(float(parts["content"]), 1e-12)
+        if beta:
+            beta = 1.0 / max(float(parts["style"]), 1e-12)
+        self.weights.assign([alpha, beta, tv_weight])
+
     def _features(self, rgb):
         return self.extractor([self.backbone.preprocess(rgb[None])], training=False)
 
     def costs(self, x):
         """Return ``(J, {"content", "style", "tv"})`` for a preprocessed image ``(1, H, W, 3)``."""
-        alpha, beta, tv_weight = self.weights
+        alpha, beta, tv_weight = tf.unstack(self.weights)
         outputs = self.extractor([x], training=False)
         zero = tf.constant(0.0, tf.float32)
         J_content = zero
@@ -193,11 +203,12 @@ def _check_common(steps, optimizer, init):
         raise ValueError(f"init must be 'content' or 'noise'; got {init!r}")
 
 
-def _initial_image(content: np.ndarray, init: str, seed: int) -> np.ndarray:
-    """The start image: the content photo itself, or uniform noise in [0, 255] (seeded)."""
+def _initial_image(content: np.ndarray, init: str, seed: int, amplitude=255.0) -> np.ndarray:
+    """The start image: the content photo, or seeded uniform noise of ``amplitude`` around gray."""
     if init == "content":
         return content.copy()
-    return np.random.default_rng(seed).uniform(0.0, 255.0, content.shape).astype(np.float32)
+    noise = np.random.default_rng(seed).uniform(-0.5, 0.5, content.shape) * amplitude
+    return (127.5 + noise).astype(np.float32)
 
 
 def _minimize(objective, x0, steps, optimizer, learning_rate, callback, progress, desc):
@@ -257,33 +268,65 @@ def _adam(objective, x0, steps, learning_rate, lower, upper, report):
     return x.numpy()
 
 
+class _BudgetSpent(Exception):
+    """Raised inside the L-BFGS cost function to stop SciPy exactly at the step budget."""
+
+
 def _lbfgs(objective, x0, steps, lower, upper, report):
-    """SciPy's L-BFGS-B with box bounds, at most ``steps`` cost-and-gradient evaluations."""
+    """SciPy's L-BFGS-B with box bounds, exactly ``steps`` cost-and-gradient evaluations.
+
+    L-BFGS evaluates trial points during its line searches, some worse than the current
+    iterate, so we keep and report the best point seen. When SciPy stops early (a line search
+    that cannot make progress in float32), it restarts from the best point with a fresh
+    curvature memory while budget is left and the restart still improves the cost.
+
+    SciPy sees the cost scaled so that the first gradient's largest entry is 1: L-BFGS-B's
+    first step (before it has curvature information) is the gradient itself, which would move
+    the pixels by far less than float32 can represent when the cost is small, or slam them
+    into the bounds when it is large.
+    """
     from scipy.optimize import minimize
-
-    shape = x0.shape
-    bounds = np.broadcast_to(np.stack([lower, upper], -1), (*shape, 2)).reshape(-1, 2)
-    count = 0
-
-    def fun(flat):
-        nonlocal count
-        x = tf.constant(flat.reshape(shape), tf.float32)
-        J, parts, grad = objective.value_and_grad(x)
-        count += 1
-        report(count, J, parts, x)
-        return float(J), grad.numpy().astype(np.float64).ravel()
 
     if steps == 0:
         return x0
-    result = minimize(
-        fun,
-        x0.astype(np.float64).ravel(),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": steps, "maxfun": steps, "maxcor": 20, "ftol": 0.0, "gtol": 0.0},
-    )
-    return result.x.reshape(shape).astype(np.float32)
+    shape = x0.shape
+    bounds = np.broadcast_to(np.stack([lower, upper], -1), (*shape, 2)).reshape(-1, 2)
+    best = {"J": np.inf, "x": x0, "parts": None}
+    count, scale = 0, None
+
+    def fun(flat):
+        nonlocal count, scale
+        if count >= steps:
+            raise _BudgetSpent
+        x = tf.constant(flat.reshape(shape), tf.float32)
+        J, parts, grad = objective.value_and_grad(x)
+        count += 1
+        if float(J) < best["J"]:
+            best.update(J=float(J), x=flat.reshape(shape).astype(np.float32), parts=parts)
+        report(count, best["J"], best["parts"], best["x"])
+        grad = grad.numpy().astype(np.float64).ravel()
+        if scale is None:
+            scale = 1.0 / max(float(np.abs(grad).max()), 1e-30)
+        return scale * float(J), scale * grad
+
+    options = {"maxcor": 20, "ftol": 0.0, "gtol": 0.0}
+    while count < steps:
+        before = best["J"]
+        left = steps - count
+        try:
+            minimize(
+                fun,
+                best["x"].astype(np.float64).ravel(),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={**options, "maxiter": left, "maxfun": left + 1},
+            )
+        except _BudgetSpent:
+            break
+        if not best["J"] < before:
+            break
+    return best["x"]
 
 
 def _as_pixels(image, size, what):
@@ -375,6 +418,8 @@ def reconstruct(
     style_layers: Sequence[tuple[str, float]] | Sequence[str] = (),
     size: int = 128,
     steps: int = 100,
+    tv_weight: float = 0.0,
+    noise: float = 32.0,
     optimizer: str = "lbfgs",
     learning_rate: float | None = None,
     backbone: str | Backbone = "vgg16_hed",
@@ -393,7 +438,13 @@ def reconstruct(
         content_layer: match this layer's activation (content cost only), or
         style_layers: match the Gram matrices of these layers (names, or ``(name, weight)``;
             plain names get equal weights ``1 / len(style_layers)``).
+        tv_weight: weight of `total_variation_cost`. The cost is normalised to 1 at the start
+            image, so ``1e-4`` .. ``1e-3`` is a light touch; it removes the noise that deep
+            layers cannot see (and so never correct).
+        noise: amplitude of the uniform start noise around mid-gray, in pixel units (255 is
+            the classic full-range noise; less noise converges faster).
         size, steps, optimizer, learning_rate, backbone, callback, seed, progress: as in `stylize`.
+            The costs passed to ``callback`` are relative to the start image's.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB.
@@ -418,10 +469,12 @@ def reconstruct(
         style_layers=layers,
         alpha=1.0 if content_layer else 0.0,
         beta=1.0 if layers else 0.0,
-        tv_weight=0.0,
+        tv_weight=tv_weight,
         jit_compile=False,
     )
-    x0 = np.asarray(objective.backbone.preprocess(_initial_image(rgb, "noise", seed)[None]))
+    start = _initial_image(rgb, "noise", seed, amplitude=noise)
+    x0 = np.asarray(objective.backbone.preprocess(start[None]))
+    objective.normalise_at(x0)
     args = (steps, optimizer, learning_rate, callback, progress)
     pixels = _minimize(objective, x0, *args, "reconstruct")
     return to_uint8(pixels)
