@@ -88,9 +88,10 @@ def test_reconstruct_matches_content_or_style_from_noise():
     assert image.shape == (36, 48, 3) and recorder.costs[-1][1] < 0.5 * recorder.costs[0][1]
     recorder = FrameRecorder()
     reconstruct(
-        STYLE, style_layers=["block1_conv1", "block2_conv1"], size=48, steps=8, callback=recorder
+        STYLE, style_layers=["block1_conv1", "block2_conv1"], size=48, steps=12, callback=recorder
     )
-    assert recorder.costs[-1][1] < 0.5 * recorder.costs[0][1]
+    assert recorder.costs[0][1] == pytest.approx(1.0)  # normalised at the start image
+    assert recorder.costs[-1][1] < 0.75
 
 
 @pytest.mark.parametrize(
