@@ -6,7 +6,8 @@ Public names and their math are fixed in the course's CONVENTIONS.md:
   `compute_style_cost`, `total_cost`, `total_variation_cost`;
 * the backbone (`nst_utils.backbone`): `load_backbone`, `feature_extractor`;
 * the optimisation (`nst_utils.stylize`): `stylize`, `reconstruct`, `FrameRecorder`;
-* image files (`nst_utils.images`): `load_image`, `resize_image`, `save_image`, `to_uint8`.
+* image files (`nst_utils.images`): `load_image`, `resize_image`, `save_image`, `to_uint8`;
+* credits and figures (`nst_utils.media`): `credits`, `show_images`.
 
 Command line: ``python -m nst_utils stylize CONTENT STYLE -o OUT.png``.
 """
@@ -22,6 +23,7 @@ from nst_utils.costs import (
     unroll,
 )
 from nst_utils.images import MIN_SIDE, load_image, resize_image, save_image, to_uint8
+from nst_utils.media import CREDITS, SHARE_ALIKE, credits, show_images
 from nst_utils.stylize import (
     DEFAULT_CONTENT_LAYER,
     DEFAULT_STYLE_LAYERS,
@@ -34,6 +36,10 @@ from nst_utils.stylize import (
 )
 
 __all__ = [
+    "CREDITS",
+    "SHARE_ALIKE",
+    "credits",
+    "show_images",
     "BACKBONES",
     "DEFAULT_CONTENT_LAYER",
     "DEFAULT_STYLE_LAYERS",

@@ -81,3 +81,22 @@ def test_save_png_with_metadata_atomically(tmp_path):
 
 def test_to_uint8_rounds_and_clips():
     np.testing.assert_array_equal(to_uint8([-3.0, 0.4, 0.6, 254.6, 300.0]), [0, 0, 1, 255, 255])
+
+
+def test_every_shared_image_has_a_credit_matching_sources():
+    from nst_utils import CREDITS, SHARE_ALIKE, credits
+
+    sources = data_path("SOURCES-media.md").read_text()
+    shared = {
+        f"{p.parent.name}/{p.name}" for d in ("art", "photos") for p in data_path(d).iterdir()
+    }
+    assert set(CREDITS) == shared
+    for name, line in CREDITS.items():
+        if name.startswith("photos/") and "NASA" not in line:
+            title, author = line.split('" by ')[0] + '"', line.split(" by ")[1].split(",")[0]
+            assert f"{title} by {author}" in sources.replace("\n", " ")
+    assert "ShareAlike" in credits("photos/chiffchaff_bird.jpg")
+    assert "ShareAlike" not in credits("photos/bern_from_north.jpg", "art/starry_night.jpg")
+    assert SHARE_ALIKE < set(CREDITS)
+    with pytest.raises(KeyError, match="known"):
+        credits("photos/unknown.jpg")
