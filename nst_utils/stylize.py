@@ -230,7 +230,9 @@ def _minimize(objective, x0, steps, optimizer, learning_rate, callback, progress
         if callback is not None:
             values = {k: float(v) for k, v in parts.items()}
             seconds = time.perf_counter() - start
-            callback(StepInfo(step, steps, float(J), values, seconds, _pixels_of(backbone, x)))
+            info = StepInfo(step, steps, float(J), values, seconds, _pixels_of(backbone, x))
+            return callback(info) is True
+        return False
 
     try:
         if optimizer == "adam":
@@ -264,12 +266,13 @@ def _adam(objective, x0, steps, learning_rate, lower, upper, report):
 
     for i in range(steps):
         J, parts = step()
-        report(i + 1, J, parts, x)  # J belongs to the image before this update
+        if report(i + 1, J, parts, x):  # J belongs to the image before this update
+            break
     return x.numpy()
 
 
 class _BudgetSpent(Exception):
-    """Raised inside the L-BFGS cost function to stop SciPy exactly at the step budget."""
+    """Raised inside the L-BFGS cost function to stop SciPy: budget spent or callback said stop."""
 
 
 def _lbfgs(objective, x0, steps, lower, upper, report):
@@ -303,7 +306,8 @@ def _lbfgs(objective, x0, steps, lower, upper, report):
         count += 1
         if float(J) < best["J"]:
             best.update(J=float(J), x=flat.reshape(shape).astype(np.float32), parts=parts)
-        report(count, best["J"], best["parts"], best["x"])
+        if report(count, best["J"], best["parts"], best["x"]):
+            raise _BudgetSpent  # the callback asked to stop
         grad = grad.numpy().astype(np.float64).ravel()
         if scale is None:
             scale = 1.0 / max(float(np.abs(grad).max()), 1e-30)
@@ -378,7 +382,8 @@ def stylize(
         backbone: ``"vgg16_hed"`` (offline default), ``"vgg19_imagenet"`` or a loaded `Backbone`.
         style_size: longer side of the style image in pixels (default: ``size``). The style cost
             sees the brush strokes at this scale.
-        callback: called with a `StepInfo` after each step (see `FrameRecorder` for frames).
+        callback: called with a `StepInfo` after each step (see `FrameRecorder` for frames);
+            if it returns True, the optimisation stops there (e.g. once a target cost is met).
         seed: seed of the noise start image; the same seed gives the same result.
         progress: show a tqdm progress bar on stderr.
         jit_compile: compile the cost with XLA (measure first: on CPU it was slower).

@@ -128,3 +128,15 @@ def test_reconstruct_needs_exactly_one_target():
         reconstruct(CONTENT, size=48, steps=1)
     with pytest.raises(ValueError, match="exactly one"):
         reconstruct(CONTENT, content_layer="block1_conv1", style_layers=["block1_conv1"])
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_callback_returning_true_stops_early(optimizer):
+    seen = []
+
+    def stop_after_two(info):
+        seen.append(info.step)
+        return info.step == 2
+
+    stylize(CONTENT, STYLE, optimizer=optimizer, callback=stop_after_two, **{**FAST, "steps": 9})
+    assert seen == [1, 2]
