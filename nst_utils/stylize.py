@@ -146,6 +146,7 @@ class _Objective:
                 " and/or style layers with beta > 0"
             )
         self.extractor = feature_extractor(backbone, list(self.style_layers), self.content_layer)
+        self.use_tv = bool(tv_weight)
         self.weights = tf.Variable([alpha, beta, tv_weight], dtype=tf.float32, trainable=False)
         self.content_target = None
         if self.content_layer is not None:
@@ -183,7 +184,7 @@ class _Objective:
         for name, weight in self.style_layers:
             G_G = _normalised_gram(outputs[name], name)
             J_style += weight * tf.reduce_sum(tf.square(self.style_targets[name] - G_G)) / 4.0
-        J_tv = total_variation_cost(x)
+        J_tv = total_variation_cost(x) if self.use_tv else zero
         J = alpha * J_content + beta * J_style + tv_weight * J_tv
         return J, {"content": J_content, "style": J_style, "tv": J_tv}
 
