@@ -47,7 +47,8 @@ content.shape
 # The photo, at the small size the notebook works with:
 
 # %%
-nst_utils.show_images([content], ["content image C"]);
+nst_utils.show_images([content], ["content image C"])
+plt.show()
 
 # %% [markdown]
 # The network is VGG-16 with the 13 convolutional layers of HED, an edge detector fine-tuned from
@@ -186,7 +187,7 @@ sorted(reconstructions)
 # %%
 titles = ["photo"] + [f"{depth}: {layer}" for depth, layer in LAYERS.items()]
 nst_utils.show_images([content, *reconstructions.values()], titles, size=2.0)
-print(nst_utils.credits(CONTENT_IMAGE), "(reconstructions are adaptations)");
+print(nst_utils.credits(CONTENT_IMAGE), "(reconstructions are adaptations)")
 
 # %% [markdown]
 # The cost curves (content cost plus the small smoothing term, relative to the start): all three
@@ -197,10 +198,11 @@ print(nst_utils.credits(CONTENT_IMAGE), "(reconstructions are adaptations)");
 # %%
 fig, ax = plt.subplots(figsize=(5, 3))
 for depth, history in histories.items():
-    steps, costs = zip(*history)
+    steps, costs = zip(*history, strict=True)
     ax.semilogy(steps, costs, label=f"{depth} ({LAYERS[depth]})")
 ax.set(xlabel="L-BFGS step", ylabel="cost / cost at start")
-ax.legend();
+ax.legend()
+plt.show()
 
 # %%
 # NBVAL_IGNORE_OUTPUT

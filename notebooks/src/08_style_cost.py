@@ -44,7 +44,8 @@ style.shape
 # Van Gogh's swirls, at the small size we work with:
 
 # %%
-nst_utils.show_images([style], ["style image S"]);
+nst_utils.show_images([style], ["style image S"])
+plt.show()
 
 # %% [markdown]
 # ## Step 2: the Gram matrix
@@ -194,7 +195,7 @@ grams = {name: normalised_gram(f["block1_conv1"])[:24, :24].numpy() for name, f 
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
-for ax, (name, gram) in zip(axes, grams.items()):
+for ax, (name, gram) in zip(axes, grams.items(), strict=True):
     image = ax.imshow(gram, cmap="viridis")
     ax.set_title(f"{name}: block1_conv1 Gram / (n_H n_W)", fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8)
@@ -238,7 +239,7 @@ for k in range(1, len(STYLE_LAYER_NAMES) + 1):
 # %%
 titles = ["style"] + [f"layers 1..{k}" for k in range(1, len(STYLE_LAYER_NAMES) + 1)]
 nst_utils.show_images([style, *style_images], titles, ncols=3, size=1.8)
-print(nst_utils.credits(STYLE_IMAGE));
+print(nst_utils.credits(STYLE_IMAGE))
 
 # %% [markdown]
 # ## Summary

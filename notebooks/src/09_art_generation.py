@@ -206,16 +206,17 @@ f"J after {LOOP_STEPS} L-BFGS steps: {recorder.costs[-1][1]:.4g}"
 # %%
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.semilogy(range(4, LOOP_STEPS + 1), adam_costs, label="Adam (our loop)")
-ax.semilogy(*zip(*recorder.costs), label="L-BFGS (stylize)")
+ax.semilogy(*zip(*recorder.costs, strict=True), label="L-BFGS (stylize)")
 ax.set(xlabel="step", ylabel="total cost J")
-ax.legend();
+ax.legend()
+plt.show()
 
 # %% [markdown]
 # Both images after the same number of steps:
 
 # %%
 nst_utils.show_images([content, adam_image, lbfgs_image], ["content", f"Adam, {LOOP_STEPS} steps", f"L-BFGS, {LOOP_STEPS} steps"])
-print(nst_utils.credits(content_name, style_name));
+print(nst_utils.credits(content_name, style_name))
 
 # %% [markdown]
 # ## Step 4: art from three content/style pairs
@@ -236,12 +237,12 @@ for content_name, style_name in PAIRS:
 
 # %%
 panels, titles = [], []
-for (content_name, style_name), result in zip(PAIRS, results):
+for (content_name, style_name), result in zip(PAIRS, results, strict=True):
     panels += [nst_utils.load_image(data_path(content_name), IMAGE_SIZE), nst_utils.load_image(data_path(style_name), IMAGE_SIZE), result]
     titles += [Path(content_name).stem, Path(style_name).stem, "generated"]
 nst_utils.show_images(panels, titles, ncols=3, size=1.8)
 print(nst_utils.credits(*(name for pair in PAIRS for name in pair)))
-print("The generated images are adaptations of these works.");
+print("The generated images are adaptations of these works.")
 
 # %% [markdown]
 # ## Step 5: how the weights change the result
@@ -271,7 +272,7 @@ len(grid)
 
 # %%
 nst_utils.show_images(list(grid.values()), list(grid), ncols=3, size=1.8)
-print(nst_utils.credits(*PAIRS[1]));
+print(nst_utils.credits(*PAIRS[1]))
 
 # %% [markdown]
 # ## Step 6: an interactive panel
