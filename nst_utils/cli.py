@@ -1,0 +1,133 @@
+"""Command line: ``python -m nst_utils stylize CONTENT STYLE -o OUT.png [options]``.
+
+A thin layer over `nst_utils.stylize`: it parses the options, runs the optimisation with a
+progress bar on stderr, saves the PNG with every parameter in its metadata, and prints one line.
+Bad input (a missing file, a non-image, a bad size or layer name) ends with exit status 2 and a
+one-line ``error:`` message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "parse_style_layers"]
+
+
+def parse_style_layers(text: str) -> list[tuple[str, float]]:
+    """Parse ``"block1_conv1:0.2,block2_conv1:0.2"`` into ``[("block1_conv1", 0.2), ...]``.
+
+    A layer without ``:weight`` gets weight 1 / number of layers.
+    """
+    entries = [entry.strip() for entry in text.split(",") if entry.strip()]
+    if not entries:
+        raise argparse.ArgumentTypeError("give at least one style layer, e.g. block1_conv1:0.5")
+    layers = []
+    for entry in entries:
+        name, _, weight = entry.partition(":")
+        try:
+            layers.append((name, float(weight) if weight else 1.0 / len(entries)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"bad style layer {entry!r}: write NAME:WEIGHT, e.g. block1_conv1:0.2"
+            ) from None
+    return layers
+
+
+def _parser() -> argparse.ArgumentParser:
+    from nst_utils.backbone import BACKBONES
+    from nst_utils.stylize import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, OPTIMIZERS
+
+    default_layers = ",".join(f"{name}:{weight:g}" for name, weight in DEFAULT_STYLE_LAYERS)
+    parser = argparse.ArgumentParser(prog="python -m nst_utils", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("stylize", help="paint a photo in the style of an artwork")
+    run.add_argument("content", type=Path, help="content photo (any format Pillow reads)")
+    run.add_argument("style", type=Path, help="style image; its size and aspect may differ")
+    run.add_argument("-o", "--output", type=Path, required=True, help="result, a .png file")
+    run.add_argument("--size", type=int, default=384, help="long side in pixels (default 384)")
+    run.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
+    run.add_argument("--alpha", type=float, default=10.0, help="content weight (default 10)")
+    run.add_argument("--beta", type=float, default=40.0, help="style weight (default 40)")
+    run.add_argument("--tv-weight", type=float, default=0.0, help="smoothing weight (default 0)")
+    run.add_argument("--content-layer", default=DEFAULT_CONTENT_LAYER)
+    run.add_argument(
+        "--style-layers",
+        type=parse_style_layers,
+        default=list(DEFAULT_STYLE_LAYERS),
+        help=f"NAME:WEIGHT,... (default {default_layers})",
+    )
+    run.add_argument(
+        "--style-size", type=int, help="long side of the style image (default: --size)"
+    )
+    run.add_argument("--init", choices=["content", "noise"], default="content")
+    run.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    run.add_argument("--learning-rate", type=float, help="Adam's step in pixel units (default 4)")
+    run.add_argument("--backbone", choices=BACKBONES, default="vgg16_hed")
+    run.add_argument("--seed", type=int, default=0, help="seed of the noise start image")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _stylize(args) -> str:
+    import nst_utils
+    from nst_utils.images import save_image
+
+    if args.output.suffix.lower() != ".png":
+        raise ValueError(
+            f"the output must be a .png file (it stores the parameters): {args.output}"
+        )
+    final = {}
+    start = time.perf_counter()
+    image = nst_utils.stylize(
+        args.content,
+        args.style,
+        size=args.size,
+        steps=args.steps,
+        alpha=args.alpha,
+        beta=args.beta,
+        tv_weight=args.tv_weight,
+        content_layer=args.content_layer,
+        style_layers=args.style_layers,
+        init=args.init,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        backbone=args.backbone,
+        style_size=args.style_size,
+        seed=args.seed,
+        progress=not args.quiet,
+        callback=lambda info: final.update(cost=info.cost, **info.parts),
+    )
+    seconds = time.perf_counter() - start
+    metadata = {
+        "content": str(args.content),
+        "style": str(args.style),
+        **{key: getattr(args, key) for key in ("size", "steps", "alpha", "beta", "tv_weight")},
+        **{key: getattr(args, key) for key in ("content_layer", "init", "optimizer", "seed")},
+        "style_layers": args.style_layers,
+        "style_size": args.style_size,
+        "learning_rate": args.learning_rate,
+        "backbone": args.backbone,
+        "final_cost": final.get("cost"),
+        "nst_utils": nst_utils.__version__,
+    }
+    save_image(args.output, image, metadata)
+    cost = f", J={final['cost']:.4g}" if final else ""
+    height, width = image.shape[:2]
+    return f"wrote {args.output} ({width}x{height}, {args.steps} steps{cost}, {seconds:.0f} s)"
+
+
+def main(argv=None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    args = _parser().parse_args(argv)
+    from workbook import WeightsUnavailableError
+
+    try:
+        print(_stylize(args))
+    except (FileNotFoundError, ValueError, KeyError, WeightsUnavailableError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
