@@ -226,20 +226,20 @@ D = distance_matrix(encodings, encodings)
 print(f"encodings {encodings.shape}, distances {D.shape}; threshold {encoder.threshold}")
 
 # %% [markdown]
-# Here are the photos, one row per person (the central 150×150 pixels of each LFW photo, where
+# Here are the photos, one column per person (the central 150×150 pixels of each LFW photo, where
 # the deep-funneled images put the face).
 
 # %%
 crops = [fr_utils.load_image(path)[50:200:2, 50:200:2] for path in photo_paths]
 fig, axes = plt.subplots(
-    len(people), photos_per_person, figsize=(1.1 * photos_per_person, 1.1 * len(people))
+    photos_per_person, len(people), figsize=(0.95 * len(people), 1.0 * photos_per_person + 0.4)
 )
-for ax, crop in zip(axes.ravel(), crops, strict=True):
-    ax.imshow(crop)  # every second pixel: 75x75 is plenty and keeps the notebook small
-    ax.set_xticks([])
-    ax.set_yticks([])
-for row, person in enumerate(people):
-    axes[row, 0].set_ylabel(person.replace("_", " "), fontsize=7, rotation=0, ha="right")
+for index, crop in enumerate(crops):  # every second pixel: 75x75 is plenty on screen
+    ax = axes[index % photos_per_person, index // photos_per_person]
+    ax.imshow(crop)
+    ax.axis("off")
+for column, person in enumerate(people):
+    axes[0, column].set_title(person.replace("_", "\n", 1), fontsize=7)
 fig.suptitle("Photos: LFW (Huang et al. 2007)", fontsize=8)
 fig.tight_layout()
 
@@ -275,7 +275,9 @@ print(
     f"different people: mean {D[different].mean():.3f}, min {D[different].min():.3f}"
     f"  ({different.sum()} pairs)"
 )
-print(f"same-person pairs above the threshold {encoder.threshold}: {(D[same] > encoder.threshold).sum()}")
+print(
+    f"same-person pairs above the threshold {encoder.threshold}: {(D[same] > encoder.threshold).sum()}"
+)
 print(f"different-people pairs below it: {(D[different] <= encoder.threshold).sum()}")
 
 # %% [markdown]
