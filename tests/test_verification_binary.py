@@ -177,3 +177,23 @@ def test_check_logistic_unit_names_the_mistake(mistake, message):
 def test_checks_fail_on_the_stub(check):
     with pytest.raises(NotImplementedError):
         check(stub)
+
+
+@pytest.mark.slow
+def test_funneled_encoding_separates_one_person_from_another():
+    import fr_utils
+    from fr_utils.lfw_pairs import encode_funneled, funneled_landmarks
+
+    photos = [f"Colin_Powell/Colin_Powell_000{i}.jpg" for i in (1, 2)] + [
+        "Laura_Bush/Laura_Bush_0001.jpg"
+    ]
+    landmarks = funneled_landmarks(photos)
+    # deep-funneled LFW: eyes near (104, 112) and (146, 112), mouth corners near y = 158
+    assert landmarks.shape == (5, 2)
+    assert np.abs(landmarks[0] - (104, 112)).max() < 10 and landmarks[1, 0] > landmarks[0, 0]
+    codes = encode_funneled(photos, fr_utils.load_face_model(), landmarks, batch_size=2)
+    assert codes.shape == (3, 128) and codes.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(codes, axis=1), 1.0, atol=1e-5)
+    same = np.linalg.norm(codes[0] - codes[1])
+    different = min(np.linalg.norm(codes[0] - codes[2]), np.linalg.norm(codes[1] - codes[2]))
+    assert same < 0.45 < different

@@ -282,8 +282,12 @@ print(f"different-people pairs below it: {(D[different] <= encoder.threshold).su
 
 # %% [markdown]
 # With unit-length encodings the distance is tied to the angle between them:
-# $\lVert a - b \rVert^2 = 2 - 2\cos\theta$. So $d = 1.41$ is a right angle, and the threshold
-# $0.42$ means encodings within about $24°$ of each other.
+# $\lVert a - b \rVert^2 = 2 - 2\cos\theta$. So $d = \sqrt 2 \approx 1.41$ is a right angle,
+# and the threshold is a narrow cone around each encoding:
+
+# %%
+angle = np.degrees(np.arccos(1 - encoder.threshold**2 / 2))
+print(f"d <= {encoder.threshold} means an angle of at most {angle:.1f} degrees")
 
 # %% [markdown]
 # ## Precompute the database: the deployment trick
