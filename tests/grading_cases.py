@@ -8,6 +8,8 @@ the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per n
 
 FAST = {
     "01": "n_trials = 100",
+    "02": "photos_per_person = 2\nn_timed_queries = 1",
+    "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5",
     "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
     "06": "image_size = 96\nzoom = False\nn_faces = 8",
     "10": "ECG_EPOCHS = 2\nSHAPES_PER_CLASS = 20\nSHAPE_EPOCHS = 1",
@@ -20,6 +22,20 @@ MISTAKES = {
         "distance(f1, f2) <= tau",
         "distance(f1, f2) < tau",
         ["check_is_same_person"],
+    ),
+    # squared distances: the encoder's threshold is on the plain L2 distance
+    "02": (
+        "ex_distance_matrix",
+        "return np.sqrt(np.maximum(d2, 0.0))",
+        "return d2",
+        ["check_distance_matrix"],
+    ),
+    # the lecture's chi-square denominator f1 + f2, which is <= 0 for signed unit encodings
+    "04": (
+        "ex_chi2_features",
+        "(np.abs(f1) + np.abs(f2) + eps)",
+        "(f1 + f2 + eps)",
+        ["check_chi2_features"],
     ),
     # squared distance compared with a threshold meant for the plain L2 distance
     "05": (

@@ -1,0 +1,393 @@
+# %% [markdown]
+# # Face verification as binary classification
+#
+# {{colab_badge}}
+#
+# So far two faces were "the same person" when the distance between their encodings was below
+# a threshold. The lecture shows a second way, used by DeepFace (Taigman et al., 2014): treat
+# verification as **binary classification of pairs**. Compute a feature vector from the two
+# encodings and let a logistic unit learn how much each of the 128 components matters:
+#
+# $$\hat y = \sigma\Big(\sum_{k=1}^{128} w_k \, \phi_k\big(f(x^{(i)}), f(x^{(j)})\big) + b\Big),
+# \qquad \sigma(z) = \frac{1}{1 + e^{-z}},$$
+#
+# with $\hat y$ the probability that $x^{(i)}$ and $x^{(j)}$ show one person.
+#
+# **You will**
+# - implement the lecture's two pair features $|f_k^{(i)} - f_k^{(j)}|$ and the $\chi^2$ form;
+# - implement the logistic unit's forward pass, and train it with Keras on LFW pairs of
+#   people who never appear in the test pairs;
+# - compare, on the same test pairs, a thresholded L2 distance with the two learned heads:
+#   ROC curves, AUC, and accuracy at an operating point chosen on the training pairs.
+#
+# **Prerequisites:** notebooks 01 and 02 (encodings, distances, thresholds, ROC curves); the
+# lecture "Face verification and binary classification".
+# **Run time:** about a minute and a half on a laptop CPU, mostly encoding ~1,000 photos.
+
+# %% [setup]
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+
+import fr_utils
+import workbook
+from fr_utils.eval_lfw import best_threshold
+from fr_utils.lfw_pairs import encode_funneled, funneled_landmarks, official_pairs, training_pairs
+from fr_utils.pair_features import head_weights, train_verification_head
+
+# %% [parameters]
+n_test_pairs = 300  # official LFW view-2 pairs to test on (half same person, half not)
+n_train_pairs = 1000  # training pairs, built from other people
+epochs = 100  # passes of Adam over the training pairs
+learning_rate = 0.02  # Adam's step size
+seed = 0  # seed of the pair draws and of training
+
+# %% [markdown]
+# ## The pairs: test and training people never meet
+#
+# The **test pairs** are a random balanced subset of LFW's official verification pairs
+# ("view 2"). The **training pairs** are built from people of LFW's development-training list
+# who appear in *no* test pair: up to 4 photos per person, all their same-person pairs, and as
+# many random different-person pairs among the same photos. A head trained on the test people
+# could learn those faces instead of learning to compare; the disjointness check below
+# rules that out.
+#
+# Data: Huang, Ramesh, Berg and Learned-Miller, *Labeled Faces in the Wild*, UMass Amherst
+# TR 07-49, 2007 (deep-funneled version: Huang, Mattar, Lee and Learned-Miller, NIPS 2012).
+# Used for teaching, with citation; see `faces/SOURCES.md` in the course data.
+
+# %%
+test = official_pairs(n_test_pairs, split="view2", seed=seed)
+train = training_pairs(n_train_pairs, exclude=test.identities(), seed=seed)
+shared = train.identities() & test.identities()
+for name, pairs in (("test", test), ("train", train)):
+    print(
+        f"{name:5s}: {len(pairs)} pairs ({pairs.same.sum()} same), {len(pairs.images())} photos,"
+        f" {len(pairs.identities())} people"
+    )
+print(f"people in both: {len(shared)}")
+assert not shared, "training and test identities must be disjoint"
+
+# %% [markdown]
+# ## Encode every photo once
+#
+# Each distinct photo is encoded once, in batches, and pairs index into those rows. Running
+# the MTCNN detector on ~1,000 photos would take minutes, so we use a property of the
+# deep-funneled LFW photos: they are already aligned, the face sits at nearly the same place
+# in each. We detect the landmarks on 12 photos, take their median, and cut every chip at
+# those fixed landmarks (notebook 02 used per-photo detection). This costs a little accuracy
+# on photos where the head is turned.
+
+# %%
+encoder = fr_utils.load_face_model()
+landmarks = funneled_landmarks(train.images()[:12])
+print("median landmarks (x, y) in the 250x250 photos:\n", np.round(landmarks, 1))
+train_codes = encode_funneled(train.images(), encoder, landmarks)
+test_codes = encode_funneled(test.images(), encoder, landmarks)
+train_a, train_b = (train_codes[i] for i in train.index(train.images()))
+test_a, test_b = (test_codes[i] for i in test.index(test.images()))
+print(f"encoded {len(train_codes)} training and {len(test_codes)} test photos")
+
+# %% [markdown]
+# ## Method 1: a threshold on the L2 distance
+#
+# The baseline of notebooks 01-02: "same" when $d = \lVert f_1 - f_2 \rVert_2 < \tau$. We pick
+# $\tau$ to maximise accuracy on the **training** pairs, then apply it unchanged to the test
+# pairs. (`encoder.threshold` was calibrated on all of view 2, test pairs included, so using it
+# here would peek at the test set.)
+
+# %%
+train_distance = np.linalg.norm(train_a - train_b, axis=1)
+test_distance = np.linalg.norm(test_a - test_b, axis=1)
+tau, train_accuracy = best_threshold(train_distance, train.same)
+print(f"tau = {tau:.3f} (training accuracy {train_accuracy:.3f})")
+
+# %% [markdown]
+# ---
+# ## Exercise 1: the absolute-difference features (1 point)
+#
+# The lecture's first feature vector has one entry per component $k$ of the encodings:
+#
+# $$\phi_k = \lvert f_k^{(i)} - f_k^{(j)} \rvert .$$
+#
+# `abs_diff_features(f1, f2)` takes two batches of encodings of shape `(n, 128)` (pair $p$ is
+# row $p$ of both) and returns the `(n, 128)` features. Keep the 128 components apart: summing
+# them is the logistic unit's job, with a weight each.
+
+
+# %% [solution id=ex_abs_diff_features]
+def abs_diff_features(f1, f2):
+    """Per-component absolute differences |f1_k - f2_k|.
+
+    Args:
+        f1, f2: (n, 128) encodings (or two single (128,) encodings).
+
+    Returns:
+        Array of the same shape, >= 0.
+    """
+    ### BEGIN SOLUTION
+    return np.abs(np.asarray(f1) - np.asarray(f2))
+    ### END SOLUTION
+
+
+# %% [markdown]
+# For $f_1 = (0.6, 0.8)$ and $f_2 = (0.8, 0.6)$ both features are $0.2$:
+
+# %%
+np.round(abs_diff_features(np.array([[0.6, 0.8]]), np.array([[0.8, 0.6]])), 3)
+
+# %% [tests id=check_abs_diff_features points=1]
+"""Check that abs_diff_features() returns |f1 - f2| per component, shape (n, 128)."""
+from fr_utils.checks_verification import check_abs_diff_features
+
+check_abs_diff_features(abs_diff_features)
+
+# %% [markdown]
+# ## Exercise 2: the χ² features (2 points)
+#
+# The lecture's second form is the $\chi^2$ similarity
+#
+# $$\phi_k = \frac{(f_k^{(i)} - f_k^{(j)})^2}{f_k^{(i)} + f_k^{(j)}} .$$
+#
+# It comes from DeepFace, whose encodings are non-negative (they follow a ReLU). Ours are unit
+# vectors with components of **either sign**, so $f_k^{(i)} + f_k^{(j)}$ can be zero or
+# negative: the feature would be infinite or negative. We use a positive denominator instead,
+#
+# $$\phi_k = \frac{(f_k^{(i)} - f_k^{(j)})^2}{\lvert f_k^{(i)}\rvert + \lvert f_k^{(j)}\rvert + \varepsilon},
+# \qquad \varepsilon = 10^{-6}.$$
+#
+# It equals the lecture's form wherever both components are $\ge 0$, is symmetric, and stays
+# between 0 and $\lvert f_k^{(i)} - f_k^{(j)}\rvert$ (because
+# $\lvert a - b\rvert \le \lvert a\rvert + \lvert b\rvert$). The $\varepsilon$ only matters
+# when both components are 0, where it turns $0/0$ into $0$.
+
+
+# %% [solution id=ex_chi2_features]
+def chi2_features(f1, f2, eps=1e-6):
+    """Chi-square features (f1_k - f2_k)^2 / (|f1_k| + |f2_k| + eps).
+
+    Args:
+        f1, f2: (n, 128) encodings (components may be negative).
+        eps: small positive constant that keeps 0/0 finite.
+
+    Returns:
+        (n, 128) array, >= 0 and finite.
+    """
+    f1, f2 = np.asarray(f1), np.asarray(f2)
+    ### BEGIN SOLUTION
+    return (f1 - f2) ** 2 / (np.abs(f1) + np.abs(f2) + eps)
+    ### END SOLUTION
+
+
+# %% [markdown]
+# With $f_1 = (0.6, 0.8)$ and $f_2 = (0.8, 0.6)$: $0.04 / 1.4 \approx 0.0286$ for both
+# components. With a negative component, $(0.6, -0.8)$ against $(0.8, 0.6)$, the second
+# feature is $1.96 / 1.4 = 1.4$ (the lecture's denominator would give $1.96 / -0.2 = -9.8$):
+
+# %%
+np.round(chi2_features(np.array([[0.6, 0.8], [0.6, -0.8]]), np.array([[0.8, 0.6], [0.8, 0.6]])), 4)
+
+# %% [tests id=check_chi2_features points=2]
+"""Check that chi2_features() uses a positive denominator and stays finite at 0/0."""
+from fr_utils.checks_verification import check_chi2_features
+
+check_chi2_features(chi2_features)
+### BEGIN HIDDEN TESTS
+_u = np.array([[0.5, -0.5, 0.0]])
+_v = np.array([[-0.5, 0.5, 0.0]])
+np.testing.assert_allclose(chi2_features(_u, _v), [[1.0, 1.0, 0.0]], atol=1e-5)
+np.testing.assert_allclose(chi2_features(_u, _v), chi2_features(_v, _u))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Exercise 3: the logistic unit (2 points)
+#
+# The head is a single sigmoid unit on the 128 features:
+#
+# $$\hat y = \sigma(z), \qquad z = \sum_k w_k \phi_k + b = \Phi w + b \text{ for a batch } \Phi
+# \text{ of shape } (n, 128).$$
+#
+# Write its forward pass in NumPy: `logistic_unit(features, w, b)` with `w` of shape `(128,)`
+# and a number `b`, returning the `(n,)` probabilities. (A large $|z|$ may make `np.exp`
+# overflow to `inf` with a warning; $1/(1+\infty) = 0$ is still the right answer.)
+
+
+# %% [solution id=ex_logistic_unit]
+def logistic_unit(features, w, b):
+    """Probability that each pair shows one person: sigmoid(features @ w + b).
+
+    Args:
+        features: (n, 128) pair features.
+        w: (128,) weights.
+        b: bias, a number.
+
+    Returns:
+        (n,) probabilities in [0, 1].
+    """
+    ### BEGIN SOLUTION
+    z = np.asarray(features) @ np.asarray(w) + b
+    return 1.0 / (1.0 + np.exp(-z))
+    ### END SOLUTION
+
+
+# %% [markdown]
+# $z = 0$ gives $0.5$; $z = \pm 2$ gives $0.881$ and $0.119$:
+
+# %%
+np.round(logistic_unit(np.array([[0.0], [1.0], [-1.0]]), np.array([2.0]), 0.0), 3)
+
+# %% [tests id=check_logistic_unit points=2]
+"""Check that logistic_unit() applies the sigmoid to features @ w + b, returning (n,)."""
+from fr_utils.checks_verification import check_logistic_unit
+
+check_logistic_unit(logistic_unit)
+
+# %% [markdown]
+# ## Methods 2 and 3: train the logistic unit on each feature
+#
+# Keras trains the same model $\sigma(w \cdot \phi + b)$ as a `Dense(1, activation="sigmoid")`
+# layer, with binary cross-entropy
+# $\mathcal{L} = -\frac1n \sum_p \big[y_p \log \hat y_p + (1 - y_p) \log(1 - \hat y_p)\big]$,
+# Adam, a fixed seed and a fixed number of epochs (`fr_utils.pair_features.verification_head`).
+# Then your `logistic_unit` computes the probabilities from the learned $w$ and $b$; they must
+# match Keras's own predictions.
+
+# %%
+features = {"|diff|": abs_diff_features, "chi2": chi2_features}
+heads, train_p, test_p = {}, {}, {}
+for name, feature in features.items():
+    model, history = train_verification_head(
+        feature(train_a, train_b), train.same, epochs, learning_rate=learning_rate, seed=seed
+    )
+    w, b = head_weights(model)
+    heads[name] = (w, b)
+    train_p[name] = logistic_unit(feature(train_a, train_b), w, b)
+    test_p[name] = logistic_unit(feature(test_a, test_b), w, b)
+    keras_p = model.predict(feature(test_a, test_b), verbose=0).ravel()
+    print(
+        f"{name:6s}: final training loss {history.history['loss'][-1]:.3f};"
+        f" your logistic_unit matches Keras: {np.allclose(test_p[name], keras_p, atol=1e-4)}"
+    )
+
+# %% [markdown]
+# ## Compare the three methods on the same test pairs
+#
+# Each method gives a score per pair: $-d$ for the distance, $\hat y$ for the heads (larger
+# means "more likely the same person"). The ROC curve and its area (AUC) measure how well a
+# score ranks the pairs, over all thresholds. The accuracy needs one operating point: for
+# every method it is the threshold that maximises accuracy on the **training** pairs, applied
+# unchanged to the test pairs.
+
+# %%
+scores_train = {
+    "L2 distance": -train_distance,
+    **{f"logistic on {k}": train_p[k] for k in features},
+}
+scores_test = {"L2 distance": -test_distance, **{f"logistic on {k}": test_p[k] for k in features}}
+results, errors = {}, {}
+for name in scores_test:
+    # best_threshold wants "same when value < t": use the negated score
+    cut, _ = best_threshold(-scores_train[name], train.same)
+    accepted = -scores_test[name] < cut
+    accuracy = np.mean(accepted == test.same)
+    errors[name] = accepted != test.same
+    operating_point = (accepted[~test.same].mean(), accepted[test.same].mean())  # (FPR, TPR)
+    train_accuracy = np.mean((-scores_train[name] < cut) == train.same)
+    auc = roc_auc_score(test.same, scores_test[name])
+    results[name] = (auc, accuracy, operating_point, train_accuracy)
+print(f"{'method':20s}  test AUC  test accuracy  (training accuracy)")
+for name, (auc, accuracy, _, train_accuracy) in results.items():
+    print(f"{name:20s}  {auc:8.4f}  {accuracy:13.3f}  ({train_accuracy:.3f})")
+
+# %% [markdown]
+# The curves on the left span the whole range; the right panel zooms into the top-left corner,
+# where the methods differ; the dots are the operating points chosen on the training pairs.
+# Look at how close the three curves are.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+for name, score in scores_test.items():
+    fpr, tpr, _ = roc_curve(test.same, score)
+    for ax in axes:
+        (line,) = ax.plot(fpr, tpr, label=f"{name} (AUC {results[name][0]:.3f})")
+    axes[1].plot(*results[name][2], "o", color=line.get_color())
+axes[0].plot([0, 1], [0, 1], "k:", lw=0.8)
+axes[0].set(xlabel="false-accept rate", ylabel="true-accept rate", title="ROC, test pairs")
+axes[1].set(xlim=(0, 0.15), ylim=(0.9, 1.005), xlabel="false-accept rate", title="zoom")
+axes[0].legend(fontsize=8, loc="lower right")
+fig.tight_layout()
+
+# %% [markdown]
+# ## What did the logistic unit learn?
+#
+# The squared L2 distance is $\sum_k (f_k^{(i)} - f_k^{(j)})^2$: every component counts the
+# same. The logistic unit may instead weigh some components more. Negative $w_k$ mean "a
+# large difference in component $k$ speaks against the same person"; the spread shows how
+# unequal the learned weighting is.
+
+# %%
+w_abs, b_abs = heads["|diff|"]
+fig, ax = plt.subplots(figsize=(6, 2.8))
+ax.bar(np.arange(128), np.sort(w_abs), width=1.0)
+ax.set(xlabel="component k (sorted by weight)", ylabel="$w_k$", title="Weights of the |diff| head")
+fig.tight_layout()
+print(f"b = {b_abs:.2f}; w_k from {w_abs.min():.2f} to {w_abs.max():.2f}, mean {w_abs.mean():.2f}")
+print(f"components with w_k > 0: {(w_abs > 0).sum()} of 128")
+
+# %% [markdown]
+# How many test pairs does each method get wrong, and are they the same pairs? Below are up
+# to four pairs the distance gets wrong, with $d$ and $\tau$ (photos: LFW, Huang et al. 2007).
+
+# %%
+shared_errors = np.logical_and.reduce(list(errors.values()))
+print({name: int(wrong.sum()) for name, wrong in errors.items()}, "errors;")
+print(f"{shared_errors.sum()} pairs are wrong for all three methods")
+wrong = np.flatnonzero(errors["L2 distance"])[:4]
+lfw = workbook.data_path("faces/lfw")
+fig, axes = plt.subplots(
+    2, max(len(wrong), 1), figsize=(1.6 * max(len(wrong), 1), 4.0), squeeze=False
+)
+for column, pair in enumerate(wrong):
+    for row, path in enumerate((test.paths_a[pair], test.paths_b[pair])):
+        axes[row, column].imshow(fr_utils.load_image(lfw / path)[25:225:2, 25:225:2])
+        axes[row, column].set_title(path.split("/")[0].replace("_", " ")[:18], fontsize=7)
+    verdict = "same" if test.same[pair] else "different"
+    axes[1, column].set_xlabel(f"{verdict}, d = {test_distance[pair]:.2f}", fontsize=7)
+for ax in axes.ravel():
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.suptitle(f"Errors of the L2 threshold tau = {tau:.2f}", fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# **Reading the results.** The encoder was trained (by its authors, on millions of faces)
+# precisely so that the plain L2 distance separates people: its 128 components are already
+# balanced for that job. A logistic unit on top can only re-weight them; with 129 parameters
+# and a thousand pairs it fits the training pairs a little better and gains little or nothing
+# on new people, where the fixed distance, which has a single parameter, cannot overfit. The
+# learned heads pay off when the encoder was trained for something else, or on other data
+# than yours (DeepFace trained its $\chi^2$ head on top of a classification network). The
+# errors that remain are mostly shared by the three methods: a pair far apart in L2 is far
+# apart in the features too, whatever the weights.
+#
+# ## Summary
+#
+# - Verification can be a binary classification of pairs: features of the two encodings, then
+#   $\hat y = \sigma(\sum_k w_k \phi_k + b)$, trained with binary cross-entropy.
+# - Features: $|f_k^{(i)} - f_k^{(j)}|$, or the $\chi^2$ form, whose denominator must be kept
+#   positive for encodings with negative components ($|f_k^{(i)}| + |f_k^{(j)}| + \varepsilon$).
+# - Train on people disjoint from the test people; choose the operating point on training data.
+# - With a strong metric encoder, a threshold on the L2 distance is already as good as the
+#   learned heads.
+#
+# ## What to try next
+#
+# 1. Train on 100 pairs instead of 1000 (`n_train_pairs`): which method suffers most?
+# 2. Add L2 regularisation to the `Dense` layer (`kernel_regularizer=keras.regularizers.L2(...)`),
+#    or fewer epochs: does the test AUC of the heads move?
+# 3. Feed the head the product $f_k^{(i)} f_k^{(j)}$ as well as $|f_k^{(i)} - f_k^{(j)}|$
+#    (256 features). Which weights become large?
+# 4. Use per-photo MTCNN alignment (`fr_utils.align_face`) for the test photos: how much of the
+#    remaining error was alignment?
