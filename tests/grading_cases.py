@@ -12,6 +12,9 @@ FAST = {
     "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5",
     "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
     "06": "image_size = 96\nzoom = False\nn_faces = 8",
+    "07": "IMAGE_SIZE = 48\nSTEPS = 3",
+    "08": "IMAGE_SIZE = 48\nSTEPS = 3",
+    "09": "IMAGE_SIZE = 48\nSTEPS = 3\nLOOP_STEPS = 2\nSWEEP_SIZE = 48\nSWEEP_STEPS = 2",
     "10": "ECG_EPOCHS = 2\nSHAPES_PER_CLASS = 20\nSHAPE_EPOCHS = 1",
 }
 
@@ -50,6 +53,27 @@ MISTAKES = {
         "size += (kernel - 1) * jump",
         "size += kernel - 1",
         ["check_receptive_field_size"],
+    ),
+    # no normalisation: the plain sum of squares grows with the layer's size
+    "07": (
+        "ex_compute_content_cost",
+        " / (4 * n_H * n_W * n_C)",
+        "",
+        ["check_compute_content_cost"],
+    ),
+    # the reshape trap: reshaping (1, n_H, n_W, n_C) straight to (n_C, n_H * n_W)
+    "08": (
+        "ex_compute_layer_style_cost",
+        "tf.transpose(tf.reshape(a_S, (-1, n_C)))",
+        "tf.reshape(a_S, (n_C, -1))",
+        ["check_compute_layer_style_cost"],
+    ),
+    # alpha and beta swapped
+    "09": (
+        "ex_total_cost",
+        "alpha * J_content + beta * J_style",
+        "alpha * J_style + beta * J_content",
+        ["check_total_cost"],
     ),
     # forgetting the "+ 1" of floor((n + 2p - f) / s) + 1
     "10": (

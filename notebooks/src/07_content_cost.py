@@ -87,6 +87,7 @@ activations = extractor([backbone.preprocess(content[None])])
 # Implement the formula with TensorFlow operations. Take $n_H, n_W, n_C$ from the shape of `a_G`
 # (not from a global variable), and sum over every entry.
 
+
 # %% [solution id=ex_compute_content_cost]
 def compute_content_cost(a_C, a_G):
     """Content cost between two activations of the same layer.
@@ -117,13 +118,19 @@ float(compute_content_cost(np.zeros_like(a_G_example), a_G_example))
 checks.check_compute_content_cost(compute_content_cost)
 ### BEGIN HIDDEN TESTS
 np.testing.assert_allclose(
-    float(compute_content_cost(np.ones((1, 2, 2, 1), np.float32), np.zeros((1, 2, 2, 1), np.float32))),
+    float(
+        compute_content_cost(np.ones((1, 2, 2, 1), np.float32), np.zeros((1, 2, 2, 1), np.float32))
+    ),
     0.25,
     rtol=1e-6,
 )
 np.testing.assert_allclose(
     float(compute_content_cost(activations["block3_conv2"], activations["block3_conv2"] * 0.5)),
-    float(nst_utils.compute_content_cost(activations["block3_conv2"], activations["block3_conv2"] * 0.5)),
+    float(
+        nst_utils.compute_content_cost(
+            activations["block3_conv2"], activations["block3_conv2"] * 0.5
+        )
+    ),
     rtol=1e-5,
 )
 ### END HIDDEN TESTS
@@ -170,8 +177,13 @@ reconstructions, histories = {}, {}
 for depth, layer in LAYERS.items():
     recorder = nst_utils.FrameRecorder()
     reconstructions[depth] = nst_utils.reconstruct(
-        content, content_layer=layer, size=IMAGE_SIZE, steps=STEPS, tv_weight=TV_WEIGHT,
-        callback=recorder, seed=0,
+        content,
+        content_layer=layer,
+        size=IMAGE_SIZE,
+        steps=STEPS,
+        tv_weight=TV_WEIGHT,
+        callback=recorder,
+        seed=0,
     )
     histories[depth] = recorder.costs
 sorted(reconstructions)

@@ -62,6 +62,7 @@ plt.show()
 #
 # ## Exercise 1: gram_matrix (2 points)
 
+
 # %% [solution id=ex_gram_matrix]
 def gram_matrix(A):
     """Gram matrix of an unrolled activation.
@@ -103,7 +104,10 @@ checks.check_gram_matrix(gram_matrix)
 n_H, n_W, n_C = 2, 2, 3
 position = np.arange(n_H * n_W).reshape(1, n_H, n_W, 1)
 a_tiny = (100 * np.arange(n_C) + position).astype(np.float32)  # shape (1, 2, 2, 3)
-print("correct: reshape to (n_H*n_W, n_C), then transpose\n", tf.transpose(tf.reshape(a_tiny, (-1, n_C))).numpy())
+print(
+    "correct: reshape to (n_H*n_W, n_C), then transpose\n",
+    tf.transpose(tf.reshape(a_tiny, (-1, n_C))).numpy(),
+)
 print("the trap: reshape straight to (n_C, -1)\n", tf.reshape(a_tiny, (n_C, -1)).numpy())
 
 # %% [markdown]
@@ -123,6 +127,7 @@ print("the trap: reshape straight to (n_C, -1)\n", tf.reshape(a_tiny, (n_C, -1))
 #
 # Unroll both activations correctly, use your `gram_matrix`, then apply the formula. Take the
 # dimensions from `a_G.shape`.
+
 
 # %% [solution id=ex_compute_layer_style_cost]
 def compute_layer_style_cost(a_S, a_G):
@@ -149,7 +154,9 @@ def compute_layer_style_cost(a_S, a_G):
 # $a^{(G)} = 0$ the cost is $2^2 / (4 \cdot 1 \cdot 2^2) = 0.25$.
 
 # %%
-float(compute_layer_style_cost(np.ones((1, 1, 2, 1), np.float32), np.zeros((1, 1, 2, 1), np.float32)))
+float(
+    compute_layer_style_cost(np.ones((1, 1, 2, 1), np.float32), np.zeros((1, 1, 2, 1), np.float32))
+)
 
 # %% [tests id=check_compute_layer_style_cost points=3]
 "Check that compute_layer_style_cost unrolls correctly (no reshape trap) and normalises by 4 n_C^2 (n_H n_W)^2"
@@ -180,10 +187,12 @@ features = {
     "photo": extractor([backbone.preprocess(photo[None])]),
 }
 
+
 def normalised_gram(a):
     """Gram matrix of a (1, n_H, n_W, n_C) activation, divided by n_H n_W."""
     _, n_H, n_W, n_C = a.shape
     return gram_matrix(tf.transpose(tf.reshape(a, (-1, n_C)))) / (n_H * n_W)
+
 
 grams = {name: normalised_gram(f["block1_conv1"])[:24, :24].numpy() for name, f in features.items()}
 {name: g.shape for name, g in grams.items()}
@@ -211,7 +220,9 @@ print(nst_utils.credits(STYLE_IMAGE, CONTENT_IMAGE))
 bigger = nst_utils.load_image(data_path(STYLE_IMAGE), size=int(IMAGE_SIZE * 1.5))
 features["bigger painting"] = extractor([backbone.preprocess(bigger[None])])
 for other in ["bigger painting", "photo"]:
-    J = nst_utils.compute_layer_style_cost(features["painting"]["block2_conv1"], features[other]["block2_conv1"])
+    J = nst_utils.compute_layer_style_cost(
+        features["painting"]["block2_conv1"], features[other]["block2_conv1"]
+    )
     print(f"style cost, painting vs {other:15s}: {float(J):.3g}")
 
 # %% [markdown]
@@ -226,7 +237,13 @@ style_images, final_costs = [], []
 for k in range(1, len(STYLE_LAYER_NAMES) + 1):
     recorder = nst_utils.FrameRecorder()
     style_images.append(
-        nst_utils.reconstruct(style, style_layers=STYLE_LAYER_NAMES[:k], size=IMAGE_SIZE, steps=STEPS, callback=recorder)
+        nst_utils.reconstruct(
+            style,
+            style_layers=STYLE_LAYER_NAMES[:k],
+            size=IMAGE_SIZE,
+            steps=STEPS,
+            callback=recorder,
+        )
     )
     final_costs.append(recorder.costs[-1][1])
 [f"{cost:.2g}" for cost in final_costs]

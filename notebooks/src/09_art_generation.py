@@ -67,6 +67,7 @@ PAIRS = [
 # `feature_extractor` returns). Loop over `style_layers` and use `nst_utils.compute_layer_style_cost`
 # (the function of notebook 08).
 
+
 # %% [solution id=ex_compute_style_cost]
 def compute_style_cost(style_outputs, generated_outputs, style_layers):
     """Weighted style cost over several layers.
@@ -105,6 +106,7 @@ checks.check_compute_style_cost(compute_style_cost)
 #
 # $J = \alpha J_{content} + \beta J_{style}$ with the course's defaults $\alpha = 10$, $\beta = 40$.
 # For $J_{content} = 1.5$ and $J_{style} = 0.25$ you should get $15 + 10 = 25$.
+
 
 # %% [solution id=ex_total_cost]
 def total_cost(J_content, J_style, alpha=10, beta=40):
@@ -162,16 +164,20 @@ optimizer = tf.keras.optimizers.Adam(learning_rate=4.0)  # in pixel units (0..25
 low = -np.array(backbone.mean_bgr, np.float32)
 high = 255.0 + low
 
+
 @tf.function
 def train_step():
     with tf.GradientTape() as tape:
         outputs = extractor([generated])
-        J_content = nst_utils.compute_content_cost(content_targets[CONTENT_LAYER], outputs[CONTENT_LAYER])
+        J_content = nst_utils.compute_content_cost(
+            content_targets[CONTENT_LAYER], outputs[CONTENT_LAYER]
+        )
         J_style = compute_style_cost(style_targets, outputs, STYLE_LAYERS)
         J = total_cost(J_content, J_style, alpha=ALPHA, beta=BETA)
     optimizer.apply_gradients([(tape.gradient(J, generated), generated)])
     generated.assign(tf.clip_by_value(generated, low, high))
     return J
+
 
 # %% [markdown]
 # Run three steps as a trial: the cost should fall.
@@ -195,8 +201,16 @@ f"J after {LOOP_STEPS} Adam steps: {adam_costs[-1]:.4g}"
 # %%
 recorder = nst_utils.FrameRecorder()
 lbfgs_image = nst_utils.stylize(
-    content, style, size=IMAGE_SIZE, steps=LOOP_STEPS, alpha=ALPHA, beta=BETA,
-    content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS, callback=recorder, progress=False,
+    content,
+    style,
+    size=IMAGE_SIZE,
+    steps=LOOP_STEPS,
+    alpha=ALPHA,
+    beta=BETA,
+    content_layer=CONTENT_LAYER,
+    style_layers=STYLE_LAYERS,
+    callback=recorder,
+    progress=False,
 )
 f"J after {LOOP_STEPS} L-BFGS steps: {recorder.costs[-1][1]:.4g}"
 
@@ -215,7 +229,10 @@ plt.show()
 # Both images after the same number of steps:
 
 # %%
-nst_utils.show_images([content, adam_image, lbfgs_image], ["content", f"Adam, {LOOP_STEPS} steps", f"L-BFGS, {LOOP_STEPS} steps"])
+nst_utils.show_images(
+    [content, adam_image, lbfgs_image],
+    ["content", f"Adam, {LOOP_STEPS} steps", f"L-BFGS, {LOOP_STEPS} steps"],
+)
 print(nst_utils.credits(content_name, style_name))
 
 # %% [markdown]
@@ -229,8 +246,14 @@ results = []
 for content_name, style_name in PAIRS:
     results.append(
         nst_utils.stylize(
-            data_path(content_name), data_path(style_name), size=IMAGE_SIZE, steps=STEPS,
-            alpha=ALPHA, beta=BETA, style_layers=STYLE_LAYERS, progress=False,
+            data_path(content_name),
+            data_path(style_name),
+            size=IMAGE_SIZE,
+            steps=STEPS,
+            alpha=ALPHA,
+            beta=BETA,
+            style_layers=STYLE_LAYERS,
+            progress=False,
         )
     )
 [image.shape for image in results]
@@ -238,7 +261,11 @@ for content_name, style_name in PAIRS:
 # %%
 panels, titles = [], []
 for (content_name, style_name), result in zip(PAIRS, results, strict=True):
-    panels += [nst_utils.load_image(data_path(content_name), IMAGE_SIZE), nst_utils.load_image(data_path(style_name), IMAGE_SIZE), result]
+    panels += [
+        nst_utils.load_image(data_path(content_name), IMAGE_SIZE),
+        nst_utils.load_image(data_path(style_name), IMAGE_SIZE),
+        result,
+    ]
     titles += [Path(content_name).stem, Path(style_name).stem, "generated"]
 nst_utils.show_images(panels, titles, ncols=3, size=1.8)
 print(nst_utils.credits(*(name for pair in PAIRS for name in pair)))
@@ -262,10 +289,21 @@ sweeps = {
     "beta/alpha = 4 (course)": {"beta": BETA},
     "block1 only": {"style_layers": [("block1_conv1", 1.0)]},
     "equal weights (course)": {"style_layers": STYLE_LAYERS},
-    "block4+5 only, beta x100": {"style_layers": [("block4_conv1", 0.5), ("block5_conv1", 0.5)], "beta": 100 * BETA},
+    "block4+5 only, beta x100": {
+        "style_layers": [("block4_conv1", 0.5), ("block5_conv1", 0.5)],
+        "beta": 100 * BETA,
+    },
 }
 grid = {
-    title: nst_utils.stylize(sweep_content, sweep_style, size=SWEEP_SIZE, steps=SWEEP_STEPS, alpha=ALPHA, **{"beta": BETA, **options}, progress=False)
+    title: nst_utils.stylize(
+        sweep_content,
+        sweep_style,
+        size=SWEEP_SIZE,
+        steps=SWEEP_STEPS,
+        alpha=ALPHA,
+        **{"beta": BETA, **options},
+        progress=False,
+    )
     for title, options in sweeps.items()
 }
 len(grid)
@@ -287,16 +325,29 @@ import ipywidgets as widgets
 from IPython.display import display
 
 beta_slider = widgets.FloatLogSlider(value=BETA, base=10, min=-2, max=4, description="beta")
-layer_sliders = [widgets.FloatSlider(value=w, min=0, max=1, step=0.05, description=n) for n, w in STYLE_LAYERS]
+layer_sliders = [
+    widgets.FloatSlider(value=w, min=0, max=1, step=0.05, description=n) for n, w in STYLE_LAYERS
+]
 button, output = widgets.Button(description="Stylize"), widgets.Output()
+
 
 def on_click(_):
     layers = [(s.description, s.value) for s in layer_sliders if s.value > 0]
     with output:
         output.clear_output()
-        image = nst_utils.stylize(data_path(PAIRS[0][0]), data_path(PAIRS[0][1]), size=64, steps=20, alpha=ALPHA, beta=beta_slider.value, style_layers=layers, progress=False)
+        image = nst_utils.stylize(
+            data_path(PAIRS[0][0]),
+            data_path(PAIRS[0][1]),
+            size=64,
+            steps=20,
+            alpha=ALPHA,
+            beta=beta_slider.value,
+            style_layers=layers,
+            progress=False,
+        )
         nst_utils.show_images([image], [f"beta={beta_slider.value:.3g}"], size=2.5)
         plt.show()
+
 
 button.on_click(on_click)
 display(widgets.VBox([beta_slider, *layer_sliders, button, output]))
@@ -310,7 +361,14 @@ display(widgets.VBox([beta_slider, *layer_sliders, button, output]))
 
 # %%
 with tempfile.TemporaryDirectory() as folder:
-    parameters = {"content": PAIRS[0][0], "style": PAIRS[0][1], "size": IMAGE_SIZE, "steps": STEPS, "alpha": ALPHA, "beta": BETA}
+    parameters = {
+        "content": PAIRS[0][0],
+        "style": PAIRS[0][1],
+        "size": IMAGE_SIZE,
+        "steps": STEPS,
+        "alpha": ALPHA,
+        "beta": BETA,
+    }
     path = nst_utils.save_image(Path(folder) / "bern_starry_night.png", results[0], parameters)
     with Image.open(path) as saved:
         stored = saved.text["nst_utils"]
@@ -322,7 +380,9 @@ import time
 
 start = time.perf_counter()
 nst_utils.stylize(content, style, size=IMAGE_SIZE, steps=5, progress=False)
-print(f"{(time.perf_counter() - start) / 5 * 1000:.0f} ms/step at {IMAGE_SIZE} px on this machine (incl. setup)")
+print(
+    f"{(time.perf_counter() - start) / 5 * 1000:.0f} ms/step at {IMAGE_SIZE} px on this machine (incl. setup)"
+)
 
 # %% [markdown]
 # ## Summary
