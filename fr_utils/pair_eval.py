@@ -5,17 +5,27 @@ Verification asks "are these two photos the same person?". With an embedding ``f
 people it never saw in training, we form pairs of photos of held-out people: every *genuine*
 pair (same person) and as many randomly drawn *impostor* pairs (different people), so that
 guessing gives 50 %. The threshold is fitted on one group of held-out people
-(`best_threshold`) and the accuracy is reported on another (`verification_accuracy`).
+(`best_threshold`) and the accuracy is reported on another (`verification_accuracy`);
+`evaluate_held_out` does both and adds the threshold-free area under the ROC curve.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["best_threshold", "pair_distances", "verification_accuracy", "verification_pairs"]
+__all__ = [
+    "HeldOutVerification",
+    "balanced_pairs",
+    "best_threshold",
+    "evaluate_held_out",
+    "pair_distances",
+    "verification_accuracy",
+]
 
 
-def verification_pairs(labels, seed: int = 0, max_genuine: int | None = None):
+def balanced_pairs(labels, seed: int = 0, max_genuine: int | None = None):
     """Return balanced genuine and impostor pairs of indices into ``labels``.
 
     Args:
@@ -85,3 +95,52 @@ def best_threshold(distances, same) -> float:
     if best == len(distances):
         return float(sorted_distances[-1] + 1e-6)
     return float((sorted_distances[best - 1] + sorted_distances[best]) / 2)
+
+
+@dataclass(frozen=True)
+class HeldOutVerification:
+    """Verification results of one embedding on two groups of held-out people.
+
+    Attributes:
+        threshold: L2 distance threshold fitted on the validation pairs.
+        val_accuracy: accuracy on the validation pairs at that threshold (optimistic: fitted there).
+        test_accuracy: accuracy on the test pairs at that threshold (the honest number).
+        test_auc: area under the ROC curve on the test pairs (threshold-free; 0.5 = chance).
+        test_distances: ``(m,)`` L2 distance of every test pair.
+        test_same: ``(m,)`` bool, which test pairs are genuine.
+    """
+
+    threshold: float
+    val_accuracy: float
+    test_accuracy: float
+    test_auc: float
+    test_distances: np.ndarray
+    test_same: np.ndarray
+
+
+def evaluate_held_out(val_codes, val_labels, test_codes, test_labels, seed: int = 0):
+    """Fit a threshold on validation people and measure verification on test people.
+
+    Args:
+        val_codes, test_codes: ``(n, d)`` embeddings of the two groups' photos.
+        val_labels, test_labels: ``(n,)`` identity labels (the groups share no person).
+        seed: seed of `balanced_pairs`.
+
+    Returns:
+        A `HeldOutVerification`.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    val_pairs, val_same = balanced_pairs(val_labels, seed=seed)
+    test_pairs, test_same = balanced_pairs(test_labels, seed=seed + 1)
+    val_distances = pair_distances(val_codes, val_pairs)
+    test_distances = pair_distances(test_codes, test_pairs)
+    threshold = best_threshold(val_distances, val_same)
+    return HeldOutVerification(
+        threshold=threshold,
+        val_accuracy=verification_accuracy(val_distances, val_same, threshold),
+        test_accuracy=verification_accuracy(test_distances, test_same, threshold),
+        test_auc=float(roc_auc_score(test_same, -test_distances)),
+        test_distances=test_distances,
+        test_same=test_same,
+    )

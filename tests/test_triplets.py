@@ -10,10 +10,11 @@ from fr_utils.checks_triplet import check_triplet_loss
 from fr_utils.face_crops import FaceCrops, load_lfw_crops, split_identities
 from fr_utils.losses import triplet_loss
 from fr_utils.pair_eval import (
+    balanced_pairs,
     best_threshold,
+    evaluate_held_out,
     pair_distances,
     verification_accuracy,
-    verification_pairs,
 )
 from fr_utils.triplets import (
     batch_hard_triplets,
@@ -277,15 +278,15 @@ def test_train_rejects_bad_arguments():
 # --- verification pairs -------------------------------------------------------------------------
 
 
-def test_verification_pairs_are_balanced_and_labelled():
+def test_balanced_pairs_are_balanced_and_labelled():
     labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
-    pairs, same = verification_pairs(labels, seed=0)
+    pairs, same = balanced_pairs(labels, seed=0)
     assert same.sum() == (~same).sum() == 3 + 1 + 6
     assert np.all((labels[pairs[:, 0]] == labels[pairs[:, 1]]) == same)
     assert np.all(pairs[:, 0] < pairs[:, 1])
     assert len({tuple(p) for p in pairs}) == len(pairs)
     with pytest.raises(ValueError):
-        verification_pairs(np.array([0, 1, 2]))
+        balanced_pairs(np.array([0, 1, 2]))
 
 
 def test_best_threshold_separates_separable_pairs_and_accuracy_counts():
@@ -296,6 +297,18 @@ def test_best_threshold_separates_separable_pairs_and_accuracy_counts():
     assert verification_accuracy(distances, same, threshold) == 1.0
     assert verification_accuracy(distances, same, 0.15) == pytest.approx(4 / 6)
     assert best_threshold([0.5, 0.6], [False, False]) < 0.5  # say "different" to everything
+
+
+def test_evaluate_held_out_on_separable_and_random_codes():
+    labels = np.repeat(np.arange(4), 5)
+    rng = np.random.default_rng(0)
+    centres = 10 * np.eye(4)[labels]  # one far-apart point per person, plus small noise
+    good = evaluate_held_out(centres + rng.normal(size=(20, 4)) * 0.1, labels, centres, labels)
+    assert good.test_accuracy == 1.0 and good.test_auc == 1.0 and good.val_accuracy == 1.0
+    noise = rng.normal(size=(20, 4))
+    chance = evaluate_held_out(noise, labels, rng.normal(size=(20, 4)), labels)
+    assert 0.2 < chance.test_auc < 0.8
+    assert len(chance.test_distances) == len(chance.test_same) == 2 * 4 * 10
 
 
 def test_pair_distances_are_plain_l2():
