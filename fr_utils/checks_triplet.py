@@ -17,7 +17,7 @@ import numpy as np
 from fr_utils.losses import triplet_loss as _reference
 from workbook.checking import CheckFailed, as_array, passed
 
-__all__ = ["check_triplet_loss"]
+__all__ = ["check_batch_hard_triplets", "check_triplet_loss"]
 
 _FORMULA = "J = sum_i max(||a_i - p_i||^2 - ||a_i - n_i||^2 + alpha, 0)"
 
@@ -181,3 +181,84 @@ def check_triplet_loss(triplet_loss: Callable) -> None:
                 f" got {value:.6g}. {_diagnose(got, cases)}"
             )
     passed("triplet_loss")
+
+
+def _mining_case(seed: int, people: int, photos: int):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(people), photos)
+    rng.shuffle(labels)
+    codes = rng.normal(size=(len(labels), 3)) + 1.5 * rng.normal(size=(people, 3))[labels]
+    distances = ((codes[:, None] - codes[None]) ** 2).sum(-1)
+    return distances, labels
+
+
+def _as_indices(value, n: int, what: str) -> np.ndarray:
+    array = as_array(value, what)
+    if array.shape != (n,) or not np.all(array == np.round(array)):
+        raise CheckFailed(
+            f"{what} should be {n} integer indices, one per anchor; got shape {array.shape}."
+        )
+    return array.astype(np.int64)
+
+
+def check_batch_hard_triplets(batch_hard_triplets: Callable) -> None:
+    """Check a student's ``batch_hard_triplets(distances, labels)`` against the definition.
+
+    The function gets an ``(n, n)`` matrix of squared distances and ``(n,)`` labels and must
+    return ``(positive_index, negative_index)``: for every anchor, its farthest positive (same
+    label, not itself) and its closest negative (another label).
+
+    Raises:
+        CheckFailed: naming the first anchor it gets wrong and the likely mistake.
+    """
+    for seed, people, photos in [(0, 3, 3), (1, 6, 4), (2, 16, 4)]:
+        distances, labels = _mining_case(seed, people, photos)
+        n = len(labels)
+        same = labels[:, None] == labels[None, :]
+        want_pos = np.where(same & ~np.eye(n, dtype=bool), distances, -np.inf).argmax(axis=1)
+        want_neg = np.where(~same, distances, np.inf).argmin(axis=1)
+        try:
+            result = batch_hard_triplets(distances.copy(), labels.copy())
+        except NotImplementedError:
+            raise CheckFailed(
+                "batch_hard_triplets raised NotImplementedError: replace the `raise` line with"
+                " your code."
+            ) from None
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise CheckFailed(
+                "batch_hard_triplets should return a pair (positive_index, negative_index)."
+            )
+        positive = _as_indices(result[0], n, "positive_index")
+        negative = _as_indices(result[1], n, "negative_index")
+        if np.any((positive < 0) | (positive >= n) | (negative < 0) | (negative >= n)):
+            raise CheckFailed(f"Indices must lie in 0..{n - 1} (rows of the batch).")
+        rows = np.arange(n)
+        for i in rows:
+            if positive[i] == i:
+                hint = "the anchor itself is not a positive: mask the diagonal out."
+            elif labels[positive[i]] != labels[i]:
+                hint = "the positive must have the anchor's label: mask other labels out."
+            elif labels[negative[i]] == labels[i]:
+                hint = "the negative must have ANOTHER label: mask the anchor's label out."
+            elif positive[i] != want_pos[i]:
+                closest = np.where(same[i] & (rows != i), distances[i], np.inf).argmin()
+                hint = (
+                    "you took the CLOSEST positive; batch-hard takes the FARTHEST one (argmax)."
+                    if positive[i] == closest
+                    else "the positive should be the farthest one with the anchor's label."
+                )
+            elif negative[i] != want_neg[i]:
+                farthest = np.where(~same[i], distances[i], -np.inf).argmax()
+                hint = (
+                    "you took the FARTHEST negative; batch-hard takes the CLOSEST one (argmin)."
+                    if negative[i] == farthest
+                    else "the negative should be the closest one with another label."
+                )
+            else:
+                continue
+            raise CheckFailed(
+                f"batch_hard_triplets is wrong for anchor {i} of a batch of {n} ({people} people x"
+                f" {photos} photos): expected positive {want_pos[i]} and negative {want_neg[i]},"
+                f" got {positive[i]} and {negative[i]}. {hint}"
+            )
+    passed("batch_hard_triplets")

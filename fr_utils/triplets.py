@@ -157,7 +157,7 @@ def select_triplets(strategy: str, embeddings, labels, seed):
 def build_embedding_cnn(
     input_size: int = 64,
     embedding_dim: int = 64,
-    filters: tuple[int, ...] = (32, 64, 128, 128),
+    filters: tuple[int, ...] = (16, 32, 64, 128),
     seed: int = 0,
 ) -> keras.Model:
     """Build a small CNN that maps an RGB face crop to a unit-length embedding.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fr_utils.checks_triplet import check_triplet_loss
+from fr_utils.checks_triplet import check_batch_hard_triplets, check_triplet_loss
 from fr_utils.face_crops import FaceCrops, load_lfw_crops, split_identities
 from fr_utils.losses import triplet_loss
 from fr_utils.pair_eval import (
@@ -138,6 +138,59 @@ def test_check_triplet_loss_names_each_classic_mistake(mistake, diagnosis):
 def test_check_failure_is_an_assertion_error_so_nbgrader_counts_it():
     with pytest.raises(AssertionError):
         check_triplet_loss(missing_max)
+
+
+# --- check_batch_hard_triplets ------------------------------------------------------------------
+
+
+def _mine(distances, labels, closest_positive=False, farthest_negative=False, masks=True):
+    same = labels[:, None] == labels[None, :]
+    if not masks:  # forgot to restrict positives/negatives to the right labels
+        same = np.ones_like(same)
+    positives = same & ~np.eye(len(labels), dtype=bool)
+    if closest_positive:
+        positive = np.where(positives, distances, np.inf).argmin(axis=1)
+    else:
+        positive = np.where(positives, distances, -np.inf).argmax(axis=1)
+    negatives = ~same if masks else ~np.eye(len(labels), dtype=bool)
+    if farthest_negative:
+        negative = np.where(negatives, distances, -np.inf).argmax(axis=1)
+    else:
+        negative = np.where(negatives, distances, np.inf).argmin(axis=1)
+    return positive, negative
+
+
+def test_check_batch_hard_passes_numpy_and_library_solutions(capsys):
+    check_batch_hard_triplets(_mine)
+
+    def via_library(distances, labels):
+        # batch_hard_triplets takes embeddings: recover points whose squared distances match.
+        n = len(labels)
+        centred = -0.5 * (np.eye(n) - 1 / n) @ distances @ (np.eye(n) - 1 / n)
+        values, vectors = np.linalg.eigh(centred)
+        points = vectors * np.sqrt(np.clip(values, 0, None))
+        return tuple(t.numpy() for t in batch_hard_triplets(points, labels))
+
+    check_batch_hard_triplets(via_library)
+    assert capsys.readouterr().out.count("All checks passed for batch_hard_triplets") == 2
+
+
+@pytest.mark.parametrize(
+    ("mistake", "diagnosis"),
+    [
+        (lambda d, y: _mine(d, y, closest_positive=True), "CLOSEST positive"),
+        (lambda d, y: _mine(d, y, farthest_negative=True), "FARTHEST negative"),
+        (lambda d, y: _mine(d, y, masks=False), "label"),
+        (lambda d, y: _mine(d, y)[0], "pair (positive_index, negative_index)"),
+        (lambda d, y: (np.zeros(len(y)), np.zeros(len(y))), "anchor itself"),
+        (lambda d, y: _mine(d[None], y), "integer indices"),
+        (stub, "NotImplementedError"),
+    ],
+)
+def test_check_batch_hard_names_each_mistake(mistake, diagnosis):
+    with pytest.raises(CheckFailed) as failure:
+        check_batch_hard_triplets(mistake)
+    assert diagnosis in str(failure.value)
 
 
 # --- triplet mining -----------------------------------------------------------------------------
