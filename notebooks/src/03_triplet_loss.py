@@ -432,24 +432,25 @@ fig.tight_layout()
 #   verification on unseen people from near chance (about 56 %, AUC 0.58) to about 67 % (AUC
 #   0.73), and the PCA plots show people starting to form groups.
 # - **Random and semi-hard triplets end up close; batch-hard from scratch does worse.** With 60
-#   people and a 64-image batch, random triplets stay informative: at the start about 75 % of
-#   them have a positive loss and still about half at the end (right loss plot). Mining pays off when almost all
-#   random triplets are already satisfied, which happens later in a long training run on many
-#   people. Picking the *hardest* triplets from the first step does the opposite of what we want
-#   here: its loss sits at $\alpha$, the signature of a (nearly) collapsed encoder, and the
-#   threshold it needs is tiny. The hardest pairs in a small batch are often mislabelled,
-#   badly cropped or hardly recognisable photos, and the easiest way to lower the loss on them
-#   is to pull everything together. FaceNet reports this: "selecting the hardest negatives can in
+#   people and a 64-image batch, random triplets stay informative: at the start about 85 % of
+#   them have a positive loss, and still about 60 % after 150 steps (right loss plot). Mining is
+#   expected to pay off once almost all random triplets are satisfied, which happens later in a
+#   long run on many people (try it: "What to try next" below). Picking the *hardest* triplets
+#   from the first step does the opposite of what we want here: its loss sits at $\alpha$, the
+#   signature of a (nearly) collapsed encoder, and the threshold it needs is tiny. The hardest
+#   pairs in a batch are often profiles, occluded or blurred photos that a weak network cannot
+#   tell apart, and the cheapest way to bring their loss down to $\alpha$ is to pull all
+#   embeddings together. FaceNet reports exactly this: "selecting the hardest negatives can in
 #   practice lead to bad local minima early on in training, specifically it can result in a
-#   collapsed model". That is why it uses semi-hard negatives (and Hermans et al. use
-#   batch-hard with large, well-normalised networks, or a soft margin).
-# - **This is far from a real face encoder.** The pretrained encoder of notebooks 04–05 (dlib's
-#   ResNet) reaches 99.38 % on the LFW benchmark; FaceNet trained on 100–200 million photos of
-#   about 8 million people, and the lecture's "1M+ images" is the minimum scale at which such
-#   encoders work. We used 1,559 photos of 60 people, 64×64 pixels, 150 steps of 64 images
-#   (about six passes over the training photos) and a 0.1 M-parameter network. With this little
-#   data, what the network can learn is mostly lighting, pose and image statistics shared by a
-#   person's photos, not identity that generalises to new people.
+#   collapsed model", which is why it uses semi-hard negatives. (Hermans et al. make batch-hard
+#   work with a soft margin and larger networks, some of them pretrained.)
+# - **This is far from a real face encoder.** The pretrained encoder of the next notebooks
+#   (dlib's ResNet) reaches 99.38 % on the LFW benchmark. FaceNet was trained on 100–200 million
+#   photos of about 8 million people, and the lecture's commercial systems on well over a million
+#   images. We used 1,559 photos of 60 people at 64×64 pixels, 150 steps of 64 images (about six
+#   passes over the training photos) and a network of 0.1 M parameters. From so few people, much
+#   of what a small network picks up is lighting, pose and colour that several photos of one
+#   person share, rather than identity that carries over to new people.
 
 # %% [markdown]
 # ## Summary
