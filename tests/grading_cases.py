@@ -9,6 +9,7 @@ the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per n
 FAST = {
     "01": "n_trials = 100",
     "02": "photos_per_person = 2\nn_timed_queries = 1",
+    "03": "steps = 3",
     "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5",
     "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
     "06": "image_size = 96\nzoom = False\nn_faces = 8",
@@ -32,6 +33,13 @@ MISTAKES = {
         "return np.sqrt(np.maximum(d2, 0.0))",
         "return d2",
         ["check_distance_matrix"],
+    ),
+    # mean instead of sum over the batch (CONVENTIONS.md: the loss is a sum)
+    "03": (
+        "ex_triplet_loss",
+        "tf.reduce_sum(tf.maximum(basic_loss, 0.0))",
+        "tf.reduce_mean(tf.maximum(basic_loss, 0.0))",
+        ["check_triplet_loss"],
     ),
     # the lecture's chi-square denominator f1 + f2, which is <= 0 for signed unit encodings
     "04": (
