@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["DLIB_THRESHOLD", "FaceEncoder", "load_face_model", "MODEL_NAMES"]
 
 # L2 distance threshold between *unit-norm* dlib encodings that separates "same person"
-# from "different people". Calibrated by `python -m fr_utils.eval_lfw --cached-only` on
+# from "different people". Calibrated by `python -m fr_utils.eval_lfw` on
 # 2026-11-23 (LFW view 2, MTCNN + dlib-template alignment; fr_utils/LFW_EVAL.md): the
 # accuracy-maximising threshold over all 5,400 pairs is 0.4312 (99.11%), and the nine
 # leave-one-fold-out thresholds range 0.4287-0.4313 (cross-validated accuracy 99.04%).
