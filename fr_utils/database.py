@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from workbook.atomic import atomic_open
 
 __all__ = ["FAISS_MIN_GALLERY", "IVF_MIN_GALLERY", "FaceDatabase"]
 
@@ -282,24 +283,15 @@ class FaceDatabase:
         path = Path(path)
         if path.suffix != ".npz":
             raise ValueError(f"{path}: a face database file must end in .npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez(
-                    out,
-                    format_version=np.array(_FORMAT_VERSION),
-                    encoder_name=np.array(self.encoder_name),
-                    names=np.array(self._names, dtype=str).reshape(-1),
-                    encodings=self._encodings.astype("<f4"),
-                    checksum=np.array(self._checksum()),
-                )
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, path)
-        finally:
-            if os.path.exists(temp):
-                os.remove(temp)
+        with atomic_open(path, suffix=".tmp") as out:
+            np.savez(
+                out,
+                format_version=np.array(_FORMAT_VERSION),
+                encoder_name=np.array(self.encoder_name),
+                names=np.array(self._names, dtype=str).reshape(-1),
+                encodings=self._encodings.astype("<f4"),
+                checksum=np.array(self._checksum()),
+            )
         return path
 
     @classmethod

@@ -48,6 +48,7 @@ from pathlib import Path, PurePosixPath
 import tomllib
 
 from workbook import wfdb
+from workbook.atomic import atomic_open
 from workbook.resources import data_roots, downloads_allowed, file_digest, repo_root
 
 __all__ = [
@@ -266,16 +267,14 @@ def _download_one(
     handle, total = _open_url(url, timeout)
     show = _progress(label) if progress else None
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with handle, os.fdopen(fd, "wb") as out:
-            done = 0
-            for block in iter(lambda: handle.read(_CHUNK), b""):
-                out.write(block)
-                digest.update(block)
-                done += len(block)
-                if show:
-                    show(done, total)
+    with handle, atomic_open(dest) as out:
+        done = 0
+        for block in iter(lambda: handle.read(_CHUNK), b""):
+            out.write(block)
+            digest.update(block)
+            done += len(block)
+            if show:
+                show(done, total)
         if total is not None and done != total:
             raise DownloadError(f"{url}: got {done} bytes, the server announced {total}")
         actual = digest.hexdigest()
@@ -285,15 +284,6 @@ def _download_one(
                 f"  expected sha256 {sha256}\n  got      sha256 {actual}\n"
                 "The file was deleted. The server may have changed it; please report this."
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-# --------------------------------------------------------------------------------------------
-# Archives
-# --------------------------------------------------------------------------------------------
 
 
 def _safe_member_path(name: str, archive: str) -> PurePosixPath:
@@ -385,15 +375,8 @@ def _image_1024(raw: Path, dest: Path) -> None:
 
 
 def _atomic_write(dest: Path, data: bytes) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(dest) as out:
+        out.write(data)
 
 
 def _atomic_copy(src: Path, dest: Path) -> None:
@@ -625,26 +608,18 @@ def _mitdb_npz(data_dir: Path, step: dict) -> None:
     header = wfdb.read_header(record.with_suffix(".hea"))
     signal = wfdb.read_format212(record.with_suffix(".dat"), header["nsig"], header["length"])
     samples, symbols, notes = wfdb.read_mit_annotations(record.with_suffix(".atr"))
-    dest = data_dir / step["outputs"][0]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            np.savez_compressed(
-                out,
-                signal_adc=signal,
-                adc_gain=np.array(header["gain"], dtype=np.float64),
-                adc_zero=np.array(header["zero"], dtype=np.int64),
-                fs=np.array(header["fs"], dtype=np.int64),
-                sig_name=np.array(header["name"]),
-                ann_sample=np.array(samples, dtype=np.int64),
-                ann_symbol=np.array(symbols),
-                ann_aux_note=np.array(notes),
-            )
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(data_dir / step["outputs"][0]) as out:
+        np.savez_compressed(
+            out,
+            signal_adc=signal,
+            adc_gain=np.array(header["gain"], dtype=np.float64),
+            adc_zero=np.array(header["zero"], dtype=np.int64),
+            fs=np.array(header["fs"], dtype=np.int64),
+            sig_name=np.array(header["name"]),
+            ann_sample=np.array(samples, dtype=np.int64),
+            ann_symbol=np.array(symbols),
+            ann_aux_note=np.array(notes),
+        )
 
 
 STEPS: dict[str, Callable[[Path, dict], None]] = {
