@@ -124,3 +124,28 @@ def test_cache_dir_honours_override(monkeypatch, tmp_path):
     monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path / "c"))
     assert resources.cache_dir() == tmp_path / "c"
     assert (tmp_path / "c").is_dir()
+
+
+def test_course_data_weights_resolve_and_verify_companions(monkeypatch, tmp_path):
+    folder = tmp_path / "pretrained" / "net"
+    folder.mkdir(parents=True)
+    (folder / "model.json").write_text("{}")
+    (folder / "shard1").write_bytes(b"abc")
+    monkeypatch.setenv("WORKBOOK_DATA", str(tmp_path))
+    entry = {
+        "source": "data",
+        "file": "pretrained/net/model.json",
+        "sha256": resources.file_digest(folder / "model.json"),
+        "files": {"shard1": resources.file_digest(folder / "shard1")},
+    }
+    monkeypatch.setitem(resources._manifest(), "tiny_net", entry)
+    assert weights_path("tiny_net") == folder / "model.json"
+    (folder / "shard1").write_bytes(b"abd")  # a corrupted companion is refused
+    with pytest.raises(WeightsUnavailableError, match="Checksum mismatch"):
+        weights_path("tiny_net")
+    (folder / "shard1").unlink()
+    with pytest.raises(WeightsUnavailableError, match="make data"):
+        weights_path("tiny_net")
+    monkeypatch.setitem(resources._manifest(), "tiny_net", dict(entry, file="pretrained/x.json"))
+    with pytest.raises(WeightsUnavailableError, match="course data"):
+        weights_path("tiny_net")

