@@ -5,7 +5,7 @@ the first time, then it is cached). Two encoders exist:
 
 * ``"dlib_resnet_v1"`` (default, offline): dlib's ResNet, 150x150 chips, 99.4% on LFW.
 * ``"openface_nn4_small2_v1"``: the course's FRmodel (OpenFace nn4.small2), 96x96 chips;
-  its weights are downloaded on demand (see `fr_utils.openface`).
+  its weights are downloaded on demand (see `fr_utils.models.openface`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["DLIB_THRESHOLD", "FaceEncoder", "load_face_model", "MODEL_NAMES"]
 
 # L2 distance threshold between *unit-norm* dlib encodings that separates "same person"
-# from "different people". Calibrated by `python -m fr_utils.eval_lfw` on
+# from "different people". Calibrated by `python -m fr_utils.lfw.evaluate` on
 # 2026-11-23 (LFW view 2, MTCNN + dlib-template alignment; fr_utils/LFW_EVAL.md): the
 # accuracy-maximising threshold over all 5,400 pairs is 0.4312 (99.11%), and the nine
 # leave-one-fold-out thresholds range 0.4287-0.4313 (cross-validated accuracy 99.04%).
@@ -139,9 +139,9 @@ def load_face_model(name: str = "dlib_resnet_v1") -> FaceEncoder:
 
 def _build(name: str) -> FaceEncoder:
     if name == "dlib_resnet_v1":
-        from fr_utils.dlib_resnet import load_dlib_resnet
+        from fr_utils.models.dlib_resnet import load_dlib_resnet
 
         return FaceEncoder(load_dlib_resnet(), name, 150, 0.25, DLIB_THRESHOLD)
-    from fr_utils.openface import OPENFACE_PADDING, OPENFACE_THRESHOLD, load_openface
+    from fr_utils.models.openface import OPENFACE_PADDING, OPENFACE_THRESHOLD, load_openface
 
     return FaceEncoder(load_openface(), name, 96, OPENFACE_PADDING, OPENFACE_THRESHOLD)

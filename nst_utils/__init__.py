@@ -9,9 +9,9 @@ Public names and their math are fixed in the course's CONVENTIONS.md:
 * image files (`nst_utils.images`): `load_image`, `resize_image`, `save_image`, `to_uint8`;
 * credits and figures (`nst_utils.media`): `credits`, `show_images`;
 * what units respond to (notebook 06; import from the submodules, they load scikit-image):
-  `nst_utils.receptive_field` (`receptive_field`, `layer_specs`), `nst_utils.top_patches`
-  (`channel_maxima`, `top_patches`, `select_units`), `nst_utils.probe_images`,
-  `nst_utils.layer_plots`.
+  `nst_utils.layers.receptive_field` (`receptive_field`, `layer_specs`),
+  `nst_utils.layers.top_patches` (`channel_maxima`, `top_patches`, `select_units`),
+  `nst_utils.layers.probe_images`, `nst_utils.layers.plots`.
 
 Command line: ``python -m nst_utils stylize CONTENT STYLE -o OUT.png``.
 """

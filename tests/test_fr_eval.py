@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fr_utils.eval_lfw import best_threshold, cross_validate, read_pairs
+from fr_utils.lfw.evaluate import best_threshold, cross_validate, read_pairs
 from workbook import data_path
 
 

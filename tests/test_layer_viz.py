@@ -8,11 +8,11 @@ import pytest
 import tensorflow as tf
 
 from nst_utils.backbone import Backbone
-from nst_utils.checks_layers import check_receptive_field_size
-from nst_utils.layer_plots import filter_tiles, patch_mosaic
-from nst_utils.probe_images import load_probe_images, square_views
-from nst_utils.receptive_field import LayerSpec, layer_specs, receptive_field
-from nst_utils.top_patches import ChannelMaxima, channel_maxima, select_units, top_patches
+from nst_utils.checks.nb06 import check_receptive_field_size
+from nst_utils.layers.plots import filter_tiles, patch_mosaic
+from nst_utils.layers.probe_images import load_probe_images, square_views
+from nst_utils.layers.receptive_field import LayerSpec, layer_specs, receptive_field
+from nst_utils.layers.top_patches import ChannelMaxima, channel_maxima, select_units, top_patches
 from workbook.checking import CheckFailed
 
 # Receptive field sizes of VGG-16, worked out by hand with r += (k - 1) * jump.

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from fr_utils.checks import check_distance, check_is_same_person
-from fr_utils.one_shot import (
+from fr_utils.checks.nb01 import check_distance, check_is_same_person
+from fr_utils.lessons.one_shot import (
     balanced_threshold,
     predicted_false_accept_rate,
     recognition_errors,
     squared_distance_matrix,
     verification_pairs,
 )
-from fr_utils.reference import load_openface_reference
+from fr_utils.lessons.reference import load_openface_reference
 from workbook.checking import CheckFailed
 
 

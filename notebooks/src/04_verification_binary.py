@@ -33,9 +33,9 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 import fr_utils
 import workbook
-from fr_utils.eval_lfw import best_threshold
-from fr_utils.lfw_pairs import encode_funneled, funneled_landmarks, official_pairs, training_pairs
-from fr_utils.pair_features import head_weights, train_verification_head
+from fr_utils.lessons.pair_features import head_weights, train_verification_head
+from fr_utils.lfw.evaluate import best_threshold
+from fr_utils.lfw.pairs import encode_funneled, funneled_landmarks, official_pairs, training_pairs
 
 # %% [parameters]
 n_test_pairs = 300  # official LFW view-2 pairs to test on (half same person, half not)
@@ -140,7 +140,7 @@ np.round(abs_diff_features(np.array([[0.6, 0.8]]), np.array([[0.8, 0.6]])), 3)
 
 # %% [tests id=check_abs_diff_features points=1]
 """Check that abs_diff_features() returns |f1 - f2| per component, shape (n, 128)."""
-from fr_utils.checks_verification import check_abs_diff_features
+from fr_utils.checks.nb04 import check_abs_diff_features
 
 check_abs_diff_features(abs_diff_features)
 
@@ -191,7 +191,7 @@ np.round(chi2_features(np.array([[0.6, 0.8], [0.6, -0.8]]), np.array([[0.8, 0.6]
 
 # %% [tests id=check_chi2_features points=2]
 """Check that chi2_features() uses a positive denominator and stays finite at 0/0."""
-from fr_utils.checks_verification import check_chi2_features
+from fr_utils.checks.nb04 import check_chi2_features
 
 check_chi2_features(chi2_features)
 ### BEGIN HIDDEN TESTS
@@ -240,7 +240,7 @@ np.round(logistic_unit(np.array([[0.0], [1.0], [-1.0]]), np.array([2.0]), 0.0), 
 
 # %% [tests id=check_logistic_unit points=2]
 """Check that logistic_unit() applies the sigmoid to features @ w + b, returning (n,)."""
-from fr_utils.checks_verification import check_logistic_unit
+from fr_utils.checks.nb04 import check_logistic_unit
 
 check_logistic_unit(logistic_unit)
 
@@ -250,7 +250,7 @@ check_logistic_unit(logistic_unit)
 # Keras trains the same model $\sigma(w \cdot \phi + b)$ as a `Dense(1, activation="sigmoid")`
 # layer, with binary cross-entropy
 # $\mathcal{L} = -\frac1n \sum_p \big[y_p \log \hat y_p + (1 - y_p) \log(1 - \hat y_p)\big]$,
-# Adam, a fixed seed and a fixed number of epochs (`fr_utils.pair_features.verification_head`).
+# Adam, a fixed seed and a fixed number of epochs (`fr_utils.lessons.pair_features.verification_head`).
 # Then your `logistic_unit` computes the probabilities from the learned $w$ and $b$; they must
 # match Keras's own predictions.
 

@@ -37,7 +37,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from fr_utils.dlib_format import DlibFormatError, DlibLayer, read_dlib_network
+from fr_utils.models.dlib_format import DlibFormatError, DlibLayer, read_dlib_network
 
 __all__ = [
     "DLIB_MEAN_RGB",

@@ -1,6 +1,6 @@
 """Evaluate a face encoder on LFW's official verification pairs (view 2), cross-validated.
 
-    python -m fr_utils.eval_lfw [--model dlib_resnet_v1] [--out DIR] [--report FILE.md]
+    python -m fr_utils.lfw.evaluate [--model dlib_resnet_v1] [--out DIR] [--report FILE.md]
 
 Protocol (Huang et al. 2007, "unrestricted, labeled outside data"): the pairs of
 ``pairs_available.csv`` with ``split == "view2"`` (9 of the 10 official folds are in the
@@ -273,7 +273,7 @@ def _markdown(result: dict) -> str:
     lines = [
         f"# LFW evaluation of `{result['model']}`",
         "",
-        "Produced by `python -m fr_utils.eval_lfw --report fr_utils/LFW_EVAL.md`.",
+        "Produced by `python -m fr_utils.lfw.evaluate --report fr_utils/LFW_EVAL.md`.",
         "",
         f"- pairs: {result['pairs']} of {result['pairs_listed']} (view 2, folds {folds});"
         f" images: {result['images']}",
@@ -299,7 +299,7 @@ def _markdown(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fr_utils.eval_lfw", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m fr_utils.lfw.evaluate", description=__doc__)
     parser.add_argument("--model", default="dlib_resnet_v1")
     parser.add_argument("--out", type=Path, help="folder for the ROC plot (default: cache)")
     parser.add_argument("--report", type=Path, help="also write a markdown report here")
