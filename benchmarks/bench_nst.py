@@ -161,8 +161,8 @@ def main(argv=None):
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores; backbone {backbone.name}")
     rows = []
     for size in args.sizes:
-        content = nst_utils.load_image(data_path(CONTENT), size)
-        style = nst_utils.load_image(data_path(STYLE), size)
+        content = nst_utils.load_float_image(data_path(CONTENT), size)
+        style = nst_utils.load_float_image(data_path(STYLE), size)
         target, ref_seconds, ref_step = reference_run(backbone, content, style, args.ref_steps)
         ours_seconds, our_step, steps, _ = ours_run(
             backbone, content, style, size, target, max_steps=args.ref_steps

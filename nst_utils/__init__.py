@@ -6,7 +6,7 @@ Public names and their math are fixed in the course's CONVENTIONS.md:
   `compute_style_cost`, `total_cost`, `total_variation_cost`;
 * the backbone (`nst_utils.backbone`): `load_backbone`, `feature_extractor`;
 * the optimisation (`nst_utils.stylize`): `stylize`, `reconstruct`, `FrameRecorder`;
-* image files (`nst_utils.images`): `load_image`, `resize_image`, `save_image`, `to_uint8`;
+* image files (`nst_utils.images`): `load_float_image`, `resize_image`, `save_image`, `to_uint8`;
 * credits and figures (`nst_utils.media`): `credits`, `show_images`;
 * what units respond to (notebook 06; import from the submodules, they load scikit-image):
   `nst_utils.layers.receptive_field` (`receptive_field`, `layer_specs`),
@@ -26,7 +26,7 @@ from nst_utils.costs import (
     total_variation_cost,
     unroll,
 )
-from nst_utils.images import MIN_SIDE, load_image, resize_image, save_image, to_uint8
+from nst_utils.images import MIN_SIDE, load_float_image, resize_image, save_image, to_uint8
 from nst_utils.media import CREDITS, SHARE_ALIKE, credits, show_images
 from nst_utils.stylize import (
     DEFAULT_CONTENT_LAYER,
@@ -59,7 +59,7 @@ __all__ = [
     "get_backbone",
     "gram_matrix",
     "load_backbone",
-    "load_image",
+    "load_float_image",
     "reconstruct",
     "resize_image",
     "save_image",

@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from nst_utils.backbone import BACKBONES, Backbone, feature_extractor, load_backbone
 from nst_utils.costs import _normalised_gram, compute_content_cost, total_variation_cost
-from nst_utils.images import load_image, to_uint8
+from nst_utils.images import load_float_image, to_uint8
 
 __all__ = [
     "DEFAULT_CONTENT_LAYER",
@@ -338,7 +338,7 @@ def _lbfgs(objective, x0, steps, report):
 
 def _as_pixels(image, size, what):
     try:
-        return load_image(image, size)
+        return load_float_image(image, size)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{what} image: {error}") from None
 

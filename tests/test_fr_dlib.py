@@ -199,12 +199,24 @@ def test_encode_rejects_unaligned_input(encoder):
 def test_threshold_must_be_positive(encoder):
     from fr_utils.encoder import FaceEncoder
 
-    for bad in (0, -0.5, float("nan"), "abc"):
+    for bad in (0, -0.5, float("nan"), float("inf"), "abc"):
         with pytest.raises(ValueError, match="threshold"):
             FaceEncoder(encoder.model, "x", 150, 0.25, bad)
-    with pytest.raises(ValueError, match="threshold"):
-        encoder.threshold = 0.0
+        with pytest.raises(ValueError, match="threshold"):
+            encoder.with_threshold(bad)
     assert encoder.threshold > 0
+
+
+def test_the_shared_encoder_cannot_be_changed_for_other_callers(encoder):
+    import dataclasses
+
+    import fr_utils
+
+    strict = encoder.with_threshold(0.3)
+    assert strict.threshold == 0.3 and strict.model is encoder.model
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        encoder.threshold = 0.3
+    assert fr_utils.load_face_model().threshold == encoder.threshold != 0.3
 
 
 def test_unknown_model_name_lists_the_known_ones():

@@ -28,12 +28,12 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from fr_utils.lessons.one_shot import (
-    balanced_threshold,
     predicted_false_accept_rate,
     recognition_errors,
     verification_pairs,
 )
 from fr_utils.lessons.reference import load_openface_reference
+from fr_utils.metrics import best_threshold
 
 # %% [parameters]
 gallery_sizes = [1, 2, 5, 10, 20, 50, 100]  # database sizes K to simulate
@@ -150,7 +150,7 @@ check_is_same_person(is_same_person)
 # %%
 d, same = verification_pairs(encodings, names)
 print(f"{same.sum()} genuine pairs, {(~same).sum()} impostor pairs")
-tau = balanced_threshold(d, same)
+tau = best_threshold(d, same, criterion="balanced")
 fpr, tpr, _ = roc_curve(same, -d)  # a smaller distance means "more similar"
 print(f"ROC AUC = {roc_auc_score(same, -d):.3f}; chosen tau = {tau:.3f}")
 

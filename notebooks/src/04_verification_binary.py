@@ -34,8 +34,8 @@ from sklearn.metrics import roc_auc_score, roc_curve
 import fr_utils
 import workbook
 from fr_utils.lessons.pair_features import head_weights, train_verification_head
-from fr_utils.lfw.evaluate import best_threshold
 from fr_utils.lfw.pairs import encode_funneled, funneled_landmarks, official_pairs, training_pairs
+from fr_utils.metrics import best_threshold, is_match, verification_accuracy
 
 # %% [parameters]
 n_test_pairs = 300  # official LFW view-2 pairs to test on (half same person, half not)
@@ -93,7 +93,7 @@ print(f"encoded {len(train_codes)} training and {len(test_codes)} test photos")
 # %% [markdown]
 # ## Method 1: a threshold on the L2 distance
 #
-# The baseline of notebooks 01-02: "same" when $d = \lVert f_1 - f_2 \rVert_2 < \tau$. We pick
+# The baseline of notebooks 01-02: "same" when $d = \lVert f_1 - f_2 \rVert_2 \le \tau$. We pick
 # $\tau$ to maximise accuracy on the **training** pairs, then apply it unchanged to the test
 # pairs. (`encoder.threshold` was calibrated on all of view 2, test pairs included, so using it
 # here would peek at the test set.)
@@ -101,7 +101,8 @@ print(f"encoded {len(train_codes)} training and {len(test_codes)} test photos")
 # %%
 train_distance = np.linalg.norm(train_a - train_b, axis=1)
 test_distance = np.linalg.norm(test_a - test_b, axis=1)
-tau, train_accuracy = best_threshold(train_distance, train.same)
+tau = best_threshold(train_distance, train.same)
+train_accuracy = verification_accuracy(train_distance, train.same, tau)
 print(f"tau = {tau:.3f} (training accuracy {train_accuracy:.3f})")
 
 # %% [markdown]
@@ -288,13 +289,13 @@ scores_train = {
 scores_test = {"L2 distance": -test_distance, **{f"logistic on {k}": test_p[k] for k in features}}
 results, errors = {}, {}
 for name in scores_test:
-    # best_threshold wants "same when value < t": use the negated score
-    cut, _ = best_threshold(-scores_train[name], train.same)
-    accepted = -scores_test[name] < cut
+    # the one rule is "same when value <= cut" on a distance: a score's negation is one
+    cut = best_threshold(-scores_train[name], train.same)
+    accepted = is_match(-scores_test[name], cut)
     accuracy = np.mean(accepted == test.same)
     errors[name] = accepted != test.same
     operating_point = (accepted[~test.same].mean(), accepted[test.same].mean())  # (FPR, TPR)
-    train_accuracy = np.mean((-scores_train[name] < cut) == train.same)
+    train_accuracy = verification_accuracy(-scores_train[name], train.same, cut)
     auc = roc_auc_score(test.same, scores_test[name])
     results[name] = (auc, accuracy, operating_point, train_accuracy)
 print(f"{'method':20s}  test AUC  test accuracy  (training accuracy)")

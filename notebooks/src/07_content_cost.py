@@ -39,7 +39,7 @@ LAYERS = {"shallow": "block1_conv2", "middle": "block3_conv2", "deep": "block4_c
 # `load_image` resizes them so that the longer side has `IMAGE_SIZE` pixels.
 
 # %%
-content = nst_utils.load_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
+content = nst_utils.load_float_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
 print(nst_utils.credits(CONTENT_IMAGE))
 content.shape
 

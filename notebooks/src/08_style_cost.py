@@ -36,7 +36,7 @@ STYLE_LAYER_NAMES = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_con
 # ## Step 1: the style image
 
 # %%
-style = nst_utils.load_image(data_path(STYLE_IMAGE), size=IMAGE_SIZE)
+style = nst_utils.load_float_image(data_path(STYLE_IMAGE), size=IMAGE_SIZE)
 print(nst_utils.credits(STYLE_IMAGE))
 style.shape
 
@@ -181,7 +181,7 @@ assert abs(float(compute_layer_style_cost(a_one, a_one))) < 1e-9
 # %%
 backbone = nst_utils.load_backbone("vgg16_hed")
 extractor = nst_utils.feature_extractor(backbone, STYLE_LAYER_NAMES)
-photo = nst_utils.load_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
+photo = nst_utils.load_float_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
 features = {
     "painting": extractor([backbone.preprocess(style[None])]),
     "photo": extractor([backbone.preprocess(photo[None])]),
@@ -217,7 +217,7 @@ print(nst_utils.credits(STYLE_IMAGE, CONTENT_IMAGE))
 # may have a different size or aspect ratio from the generated image.)
 
 # %%
-bigger = nst_utils.load_image(data_path(STYLE_IMAGE), size=int(IMAGE_SIZE * 1.5))
+bigger = nst_utils.load_float_image(data_path(STYLE_IMAGE), size=int(IMAGE_SIZE * 1.5))
 features["bigger painting"] = extractor([backbone.preprocess(bigger[None])])
 for other in ["bigger painting", "photo"]:
     J = nst_utils.compute_layer_style_cost(

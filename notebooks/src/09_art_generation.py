@@ -135,8 +135,8 @@ assert total_cost(0.0, 1.0) == 40
 
 # %%
 content_name, style_name = PAIRS[0]
-content = nst_utils.load_image(data_path(content_name), size=IMAGE_SIZE)
-style = nst_utils.load_image(data_path(style_name), size=IMAGE_SIZE)
+content = nst_utils.load_float_image(data_path(content_name), size=IMAGE_SIZE)
+style = nst_utils.load_float_image(data_path(style_name), size=IMAGE_SIZE)
 print(nst_utils.credits(content_name, style_name))
 content.shape, style.shape
 
@@ -262,8 +262,8 @@ for content_name, style_name in PAIRS:
 panels, titles = [], []
 for (content_name, style_name), result in zip(PAIRS, results, strict=True):
     panels += [
-        nst_utils.load_image(data_path(content_name), IMAGE_SIZE),
-        nst_utils.load_image(data_path(style_name), IMAGE_SIZE),
+        nst_utils.load_float_image(data_path(content_name), IMAGE_SIZE),
+        nst_utils.load_float_image(data_path(style_name), IMAGE_SIZE),
         result,
     ]
     titles += [Path(content_name).stem, Path(style_name).stem, "generated"]

@@ -1,10 +1,11 @@
-"""Load photos robustly into ``HxWx3`` uint8 RGB arrays.
+"""Load photos robustly into ``HxWx3`` uint8 RGB arrays: the workbook's one image reader.
 
-Everything that reads a photo in `fr_utils` goes through `load_image`, so every
-caller gets the same handling of the awkward cases: EXIF orientation (phone photos
-are stored sideways with a flag), grayscale, palette, RGBA (composited on white),
-CMYK and 16-bit images, and files that are empty, truncated or not images at all
-(a `ValueError` that names the file).
+Everything that reads a photo (`fr_utils`, `nst_utils`, notebook 06's probe images, the LFW
+crops) goes through `load_image`, so every caller gets the same handling of the awkward
+cases: EXIF orientation (phone photos are stored sideways with a flag), grayscale, palette,
+RGBA (composited on white), CMYK and 16-bit images, and files that are empty, truncated or
+not images at all (a `ValueError` that names the file). `fr_utils.load_image` is this
+function; `nst_utils.load_float_image` builds on it (float pixels, optional resize).
 """
 
 from __future__ import annotations
