@@ -157,7 +157,7 @@ def main(argv=None):
     parser.add_argument("--rss-size", type=int, default=512)
     args = parser.parse_args(argv)
 
-    backbone = nst_utils.get_backbone("vgg16_hed")
+    backbone = nst_utils.load_backbone("vgg16_hed")
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores; backbone {backbone.name}")
     rows = []
     for size in args.sizes:

@@ -7,7 +7,7 @@ from nst_utils import (
     DEFAULT_STYLE_LAYERS,
     FrameRecorder,
     feature_extractor,
-    get_backbone,
+    load_backbone,
     load_float_image,
     reconstruct,
     stylize,
@@ -23,7 +23,7 @@ FAST = {"size": 48, "steps": 4, "progress": False}
 
 def test_objective_matches_the_public_costs():
     """The loop's cost (Gram targets precomputed) equals the public cost functions."""
-    backbone = get_backbone()
+    backbone = load_backbone()
     content, style = load_float_image(CONTENT, 64), load_float_image(STYLE, 80)
     objective = _Objective(
         backbone,
