@@ -1,6 +1,6 @@
 # %% [markdown]
 # # Neural style transfer 3: art generation
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/09_art_generation.ipynb)
 #
 # Notebooks 07 and 08 built the two halves of the cost. Here we combine them,
 #
@@ -16,7 +16,24 @@
 # **Prerequisites:** notebooks 07 and 08. **Run time:** about 4 minutes on a 2-core CPU with the
 # settings below.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import tempfile
@@ -31,7 +48,7 @@ import nst_utils
 from nst_utils.checks.nb09 import check_compute_style_cost, check_total_cost
 from workbook import data_path
 
-# %% [parameters]
+# %% tags=["parameters"]
 IMAGE_SIZE = 128  # pixels on the long side of the results; 384-512 for prints (much slower)
 STEPS = 40  # L-BFGS steps per image; 150-300 give cleaner, more painted results
 LOOP_STEPS = 15  # steps of the hand-written Adam loop in Step 3
@@ -53,6 +70,7 @@ PAIRS = [
     ("photos/mars_valles_marineris_nasa.jpg", "art/composition_vii.jpg"),
 ]
 
+
 # %% [markdown]
 # ## Step 1: the style cost over several layers
 #
@@ -68,7 +86,7 @@ PAIRS = [
 # (the function of notebook 08).
 
 
-# %% [solution id=ex_compute_style_cost]
+# %% nbgrader={"grade": false, "grade_id": "ex_compute_style_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def compute_style_cost(style_outputs, generated_outputs, style_layers):
     """Weighted style cost over several layers.
 
@@ -97,9 +115,10 @@ def compute_style_cost(style_outputs, generated_outputs, style_layers):
 ones, zeros = np.ones((1, 1, 2, 1), np.float32), np.zeros((1, 1, 2, 1), np.float32)
 float(compute_style_cost({"conv": ones}, {"conv": zeros}, [("conv", 0.4)]))
 
-# %% [tests id=check_compute_style_cost points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_compute_style_cost", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 "Check that compute_style_cost sums weight * J_style_layer over the listed layers only"
 check_compute_style_cost(compute_style_cost)
+
 
 # %% [markdown]
 # ## Exercise 2: total_cost (1 point)
@@ -108,7 +127,7 @@ check_compute_style_cost(compute_style_cost)
 # For $J_{content} = 1.5$ and $J_{style} = 0.25$ you should get $15 + 10 = 25$.
 
 
-# %% [solution id=ex_total_cost]
+# %% nbgrader={"grade": false, "grade_id": "ex_total_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def total_cost(J_content, J_style, alpha=10, beta=40):
     """Total cost J = alpha * J_content + beta * J_style."""
     ### BEGIN SOLUTION
@@ -119,7 +138,7 @@ def total_cost(J_content, J_style, alpha=10, beta=40):
 # %%
 total_cost(1.5, 0.25)
 
-# %% [tests id=check_total_cost points=1]
+# %% nbgrader={"grade": true, "grade_id": "check_total_cost", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 "Check that total_cost weighs J_content by alpha and J_style by beta, with defaults 10 and 40"
 check_total_cost(total_cost)
 ### BEGIN HIDDEN TESTS
