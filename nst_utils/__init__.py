@@ -5,7 +5,7 @@ Public names and their math are fixed in the course's CONVENTIONS.md:
 * costs (`nst_utils.costs`): `compute_content_cost`, `gram_matrix`, `compute_layer_style_cost`,
   `compute_style_cost`, `total_cost`, `total_variation_cost`;
 * the backbone (`nst_utils.backbone`): `load_backbone`, `feature_extractor`;
-* the optimisation (`nst_utils.stylize`): `stylize`, `reconstruct`, `FrameRecorder`;
+* the optimisation (`nst_utils.gatys`): `stylize`, `reconstruct`, `FrameRecorder`;
 * image files (`nst_utils.images`): `load_float_image`, `resize_image`, `save_image`, `to_uint8`;
 * credits and figures (`nst_utils.media`): `credits`, `show_images`;
 * what units respond to (notebook 06; import from the submodules, they load scikit-image):
@@ -40,13 +40,13 @@ _EXPORTS = {
     "save_image": "nst_utils.images",
     "to_uint8": "nst_utils.images",
     "show_images": "nst_utils.media",
-    "DEFAULT_CONTENT_LAYER": "nst_utils.stylize",
-    "DEFAULT_STYLE_LAYERS": "nst_utils.stylize",
-    "OPTIMIZERS": "nst_utils.stylize",
-    "FrameRecorder": "nst_utils.stylize",
-    "StepInfo": "nst_utils.stylize",
-    "reconstruct": "nst_utils.stylize",
-    "stylize": "nst_utils.stylize",
+    "DEFAULT_CONTENT_LAYER": "nst_utils.gatys",
+    "DEFAULT_STYLE_LAYERS": "nst_utils.gatys",
+    "OPTIMIZERS": "nst_utils.gatys",
+    "FrameRecorder": "nst_utils.gatys",
+    "StepInfo": "nst_utils.gatys",
+    "reconstruct": "nst_utils.gatys",
+    "stylize": "nst_utils.gatys",
     "CREDITS": "workbook.credits",
     "SHARE_ALIKE": "workbook.credits",
     "credits": "workbook.credits",

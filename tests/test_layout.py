@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import pkgutil
 from pathlib import Path
 
@@ -124,3 +125,15 @@ def test_files_are_replaced_only_by_the_atomic_write_helper():
     offenders = [hit for path in sources if path != helper for hit in _atomic_calls(path)]
     assert not offenders, "use workbook.atomic instead of: " + "; ".join(offenders)
     assert _atomic_calls(helper), "the helper itself must be where os.replace lives"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_public_names_stay_what_they_are_after_every_submodule_is_imported(package):
+    """Importing ``pkg.name`` binds the submodule to ``pkg.name``: a public function must not
+    share its name with a submodule (``nst_utils.stylize`` the function vs a module)."""
+    module = importlib.import_module(package)
+    for info in pkgutil.walk_packages(module.__path__, f"{package}."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    shadowed = [name for name in module.__all__ if inspect.ismodule(getattr(module, name))]
+    assert not shadowed, f"{package}: public names replaced by submodules: {shadowed}"

@@ -13,7 +13,7 @@ from nst_utils import (
     stylize,
 )
 from nst_utils.costs import compute_content_cost, compute_style_cost, total_cost
-from nst_utils.stylize import _Objective
+from nst_utils.gatys import _Objective
 from workbook import data_path
 
 CONTENT = data_path("photos/bern_from_north.jpg")  # landscape 728x551

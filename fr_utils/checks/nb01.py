@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbook.checking import CheckFailed, expect_close, expect_scalar, expect_shape, passed
+from workbook.checking import (
+    CheckFailed,
+    expect_close,
+    expect_scalar,
+    expect_shape,
+    passed,
+    random_unit_rows,
+)
 
 __all__ = ["check_distance", "check_is_same_person"]
-
-
-def _unit_rows(rng: np.random.Generator, n: int, d: int = 128) -> np.ndarray:
-    rows = rng.normal(size=(n, d)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
 def check_distance(distance) -> None:
@@ -31,7 +33,7 @@ def check_distance(distance) -> None:
         )
     expect_close(got, 2.0, "distance(e1, e2) for two orthogonal unit vectors")
     rng = np.random.default_rng(7)
-    batch_a, batch_b = _unit_rows(rng, 4), _unit_rows(rng, 4)
+    batch_a, batch_b = random_unit_rows(rng, 4), random_unit_rows(rng, 4)
     expected = ((batch_a - batch_b) ** 2).sum(axis=1)
     out = distance(batch_a, batch_b)
     expect_shape(

@@ -15,7 +15,14 @@ import textwrap
 import numpy as np
 
 from fr_utils.lessons.one_shot import squared_distance_matrix
-from workbook.checking import CheckFailed, as_array, expect_close, expect_shape, passed
+from workbook.checking import (
+    CheckFailed,
+    as_array,
+    expect_close,
+    expect_shape,
+    passed,
+    random_unit_rows,
+)
 
 __all__ = ["check_distance_matrix", "check_img_to_encoding", "reference_distance_matrix"]
 
@@ -91,11 +98,6 @@ def _uses_python_loops(function) -> bool | None:
     return any(isinstance(node, loops) for node in ast.walk(ast.parse(source)))
 
 
-def _unit_rows(rng: np.random.Generator, n: int, d: int = 128) -> np.ndarray:
-    rows = rng.normal(size=(n, d)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
-
-
 def check_distance_matrix(distance_matrix) -> None:
     """Check ``distance_matrix(A, B)``: plain L2 distances, shape ``(n, m)``, no NaN, no loops."""
     e = np.eye(128, dtype=np.float32)
@@ -116,7 +118,7 @@ def check_distance_matrix(distance_matrix) -> None:
     expect_close(small, [[0, 2**0.5, 2**0.5], [2**0.5, 0, 2**0.5]], "distance_matrix(e[:2], e[:3])")
 
     rng = np.random.default_rng(11)
-    queries, gallery = _unit_rows(rng, 5), _unit_rows(rng, 7)
+    queries, gallery = random_unit_rows(rng, 5), random_unit_rows(rng, 7)
     got = distance_matrix(queries, gallery)
     expected = reference_distance_matrix(queries, gallery)
     expect_shape(
@@ -128,7 +130,7 @@ def check_distance_matrix(distance_matrix) -> None:
     expect_close(got, expected, "distance_matrix(A, B)", rtol=1e-4, atol=1e-4)
 
     # Many unit rows in float32: ||a||^2 + ||a||^2 - 2 a.a rounds below zero on some rows.
-    rows = _unit_rows(np.random.default_rng(1), 128)
+    rows = random_unit_rows(np.random.default_rng(1), 128)
     with np.errstate(invalid="ignore"):
         self_distances = as_array(distance_matrix(rows, rows), "distance_matrix(A, A)")
     diagonal = np.diag(self_distances)

@@ -10,14 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from fr_utils.lessons.pair_features import abs_diff_features, chi2_features, logistic_unit
-from workbook.checking import CheckFailed, as_array, expect_close, expect_shape, passed
+from workbook.checking import (
+    CheckFailed,
+    as_array,
+    expect_close,
+    expect_shape,
+    passed,
+    random_unit_rows,
+)
 
 __all__ = ["check_abs_diff_features", "check_chi2_features", "check_logistic_unit"]
-
-
-def _unit_rows(rng: np.random.Generator, n: int, d: int = 128) -> np.ndarray:
-    rows = rng.normal(size=(n, d)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
 def _features(function, name: str, first, second) -> np.ndarray:
@@ -35,7 +37,7 @@ def _features(function, name: str, first, second) -> np.ndarray:
 def check_abs_diff_features(abs_diff_features_fn) -> None:
     """Check ``abs_diff_features(f1, f2)`` = ``|f1 - f2|`` per component, shape kept."""
     rng = np.random.default_rng(21)
-    first, second = _unit_rows(rng, 6), _unit_rows(rng, 6)
+    first, second = random_unit_rows(rng, 6), random_unit_rows(rng, 6)
     got = _features(abs_diff_features_fn, "abs_diff_features", first, second)
     if (got < 0).any():
         raise CheckFailed(
@@ -52,7 +54,7 @@ def check_abs_diff_features(abs_diff_features_fn) -> None:
 def check_chi2_features(chi2_features_fn) -> None:
     """Check ``chi2_features(f1, f2)`` = ``(f1 - f2)^2 / (|f1| + |f2| + eps)`` per component."""
     rng = np.random.default_rng(22)
-    first, second = _unit_rows(rng, 6), _unit_rows(rng, 6)
+    first, second = random_unit_rows(rng, 6), random_unit_rows(rng, 6)
     with np.errstate(divide="ignore", invalid="ignore"):
         got = _features(chi2_features_fn, "chi2_features", first, second)
     if not np.isfinite(got).all() or (got < 0).any():

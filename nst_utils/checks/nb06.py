@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nst_utils.layers.receptive_field import receptive_field
-from workbook.checking import CheckFailed, passed
+from workbook.checking import CheckFailed, call_student, passed
 
 __all__ = ["check_receptive_field_size"]
 
@@ -78,13 +78,9 @@ def check_receptive_field_size(receptive_field_size) -> None:
     """
     for description, layers in _CASES:
         expected = _reference(layers)
-        try:
-            got = receptive_field_size([tuple(layer) for layer in layers])
-        except NotImplementedError:
-            raise CheckFailed(
-                "receptive_field_size() is not implemented yet: replace the"
-                " `raise NotImplementedError()` with your code."
-            ) from None
+        got = call_student(
+            receptive_field_size, [tuple(layer) for layer in layers], what="receptive_field_size()"
+        )
         if got is None:
             raise CheckFailed("receptive_field_size() returned None: did you forget `return`?")
         if np.ndim(got) != 0 or not np.issubdtype(np.asarray(got).dtype, np.number):
