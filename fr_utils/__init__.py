@@ -16,20 +16,12 @@ Step by step (notebook 05): `detect_faces` (MTCNN boxes + 5 landmarks) -> `chip_
 """
 
 from fr_utils.alignment import chip_landmarks, extract_chip
-from fr_utils.api import (
-    AlignedFace,
-    NoFaceFoundError,
-    align_face,
-    align_faces,
-    face_distance,
-    img_to_encoding,
-    verify,
-    who_is_it,
-)
+from fr_utils.api import face_distance, img_to_encoding, verify, who_is_it
 from fr_utils.database import FaceDatabase
 from fr_utils.detection import DetectedFace, detect_faces
 from fr_utils.encoder import FaceEncoder, load_face_model
-from fr_utils.images import load_image
+from fr_utils.faces import AlignedFace, NoFaceFoundError, align_face, align_faces
+from workbook.images import load_image
 
 __all__ = [
     "AlignedFace",

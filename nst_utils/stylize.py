@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from nst_utils.backbone import BACKBONES, Backbone, feature_extractor, load_backbone
+from nst_utils.backbone import Backbone, feature_extractor, load_backbone
 from nst_utils.costs import _normalised_gram, compute_content_cost, total_variation_cost
-from nst_utils.images import load_image, to_uint8
+from nst_utils.images import load_float_image, to_uint8
 
 __all__ = [
     "DEFAULT_CONTENT_LAYER",
@@ -36,7 +36,6 @@ __all__ = [
     "FrameRecorder",
     "OPTIMIZERS",
     "StepInfo",
-    "get_backbone",
     "reconstruct",
     "stylize",
 ]
@@ -55,23 +54,6 @@ DEFAULT_STYLE_LAYERS = (
 OPTIMIZERS = ("lbfgs", "adam")
 #: Adam's default step size, in pixel units (0..255).
 _ADAM_LEARNING_RATE = 4.0
-
-_BACKBONE_CACHE: dict[str, Backbone] = {}
-
-
-def get_backbone(backbone: str | Backbone = "vgg16_hed") -> Backbone:
-    """Return a `Backbone`, loading each named one only once per process.
-
-    Raises:
-        ValueError: an unknown name (the message lists `BACKBONES`).
-    """
-    if isinstance(backbone, Backbone):
-        return backbone
-    if backbone not in BACKBONES:
-        raise ValueError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
-    if backbone not in _BACKBONE_CACHE:
-        _BACKBONE_CACHE[backbone] = load_backbone(backbone)
-    return _BACKBONE_CACHE[backbone]
 
 
 @dataclass(frozen=True)
@@ -338,7 +320,7 @@ def _lbfgs(objective, x0, steps, report):
 
 def _as_pixels(image, size, what):
     try:
-        return load_image(image, size)
+        return load_float_image(image, size)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{what} image: {error}") from None
 
@@ -403,7 +385,7 @@ def stylize(
     content_rgb = _as_pixels(content, size, "Content")
     style_rgb = _as_pixels(style, size if style_size is None else style_size, "Style")
     objective = _Objective(
-        get_backbone(backbone),
+        load_backbone(backbone),
         content=content_rgb,
         style=style_rgb,
         content_layer=content_layer,
@@ -470,7 +452,7 @@ def reconstruct(
     ]
     rgb = _as_pixels(image, size, "Target")
     objective = _Objective(
-        get_backbone(backbone),
+        load_backbone(backbone),
         content=rgb,
         style=rgb,
         content_layer=content_layer,

@@ -37,6 +37,7 @@ SRC = ROOT / "notebooks" / "src"
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
 
+from workbook.atomic import atomic_open  # noqa: E402
 from workbook.setup import COLAB_CHECKOUT, REPO_URL  # noqa: E402
 
 HEADER = re.compile(r"^# %%(?: \[(?P<spec>[^\]]*)\])?\s*$")
@@ -139,9 +140,8 @@ def _select(stems: list[str]) -> list[Path]:
 
 
 def _write(nb, path: Path) -> None:
-    tmp = path.with_suffix(".ipynb.tmp")
-    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    tmp.replace(path)
+    with atomic_open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def execute(nb, cwd: Path, timeout: int = 1200):

@@ -47,7 +47,7 @@ from pathlib import Path, PurePosixPath
 
 import tomllib
 
-from workbook import wfdb
+from workbook import atomic, wfdb
 from workbook.atomic import atomic_open
 from workbook.download import (
     ChecksumError,
@@ -365,7 +365,7 @@ def _lfw_archive(data_dir: Path, name: str, entry: dict, manifest: dict, progres
             target = dest / person.name
             if target.exists():
                 shutil.rmtree(target)
-            os.replace(person, target)
+            atomic.replace(person, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

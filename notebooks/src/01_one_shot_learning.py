@@ -27,13 +27,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from fr_utils.one_shot import (
-    balanced_threshold,
+from fr_utils.lessons.one_shot import (
     predicted_false_accept_rate,
     recognition_errors,
     verification_pairs,
 )
-from fr_utils.reference import load_openface_reference
+from fr_utils.lessons.reference import load_openface_reference
+from fr_utils.metrics import best_threshold
 
 # %% [parameters]
 gallery_sizes = [1, 2, 5, 10, 20, 50, 100]  # database sizes K to simulate
@@ -106,7 +106,7 @@ float(distance(e1, e2)), float(distance(encodings[0], encodings[0]))
 
 # %% [tests id=check_distance points=2]
 """Check that distance() returns the squared L2 distance, per row for batches."""
-from fr_utils.checks import check_distance
+from fr_utils.checks.nb01 import check_distance
 
 check_distance(distance)
 ### BEGIN HIDDEN TESTS
@@ -134,7 +134,7 @@ def is_same_person(f1, f2, tau):
 
 # %% [tests id=check_is_same_person points=1]
 """Check that is_same_person() accepts exactly the pairs with d <= tau."""
-from fr_utils.checks import check_is_same_person
+from fr_utils.checks.nb01 import check_is_same_person
 
 check_is_same_person(is_same_person)
 
@@ -150,7 +150,7 @@ check_is_same_person(is_same_person)
 # %%
 d, same = verification_pairs(encodings, names)
 print(f"{same.sum()} genuine pairs, {(~same).sum()} impostor pairs")
-tau = balanced_threshold(d, same)
+tau = best_threshold(d, same, criterion="balanced")
 fpr, tpr, _ = roc_curve(same, -d)  # a smaller distance means "more similar"
 print(f"ROC AUC = {roc_auc_score(same, -d):.3f}; chosen tau = {tau:.3f}")
 

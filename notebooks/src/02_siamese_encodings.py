@@ -149,7 +149,7 @@ first.shape, round(float(np.linalg.norm(first)), 3)
 
 # %% [tests id=check_img_to_encoding points=2]
 """Check that img_to_encoding() detects, aligns and encodes the face, as a (1, 128) batch."""
-from fr_utils.checks_siamese import check_img_to_encoding
+from fr_utils.checks.nb02 import check_img_to_encoding
 
 check_img_to_encoding(img_to_encoding)
 
@@ -202,7 +202,7 @@ np.round(distance_matrix(eye[:2], eye[:3]), 3)
 
 # %% [tests id=check_distance_matrix points=3]
 """Check that distance_matrix() returns plain L2 distances, (n, m), clipped, without loops."""
-from fr_utils.checks_siamese import check_distance_matrix
+from fr_utils.checks.nb02 import check_distance_matrix
 
 check_distance_matrix(distance_matrix)
 ### BEGIN HIDDEN TESTS

@@ -33,16 +33,16 @@ import tensorflow as tf
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_curve
 
-from fr_utils.face_crops import load_lfw_crops, split_identities
-from fr_utils.losses import triplet_loss as reference_triplet_loss
-from fr_utils.pair_eval import evaluate_held_out
-from fr_utils.triplets import (
+from fr_utils.lessons.pair_eval import evaluate_held_out
+from fr_utils.lessons.triplets import (
     build_embedding_cnn,
     embed,
     sample_pk_batch,
     select_triplets,
     train_triplet_model,
 )
+from fr_utils.lfw.crops import load_lfw_crops, split_identities
+from fr_utils.losses import triplet_loss as reference_triplet_loss
 
 # %% [parameters]
 alpha = 0.2  # triplet-loss margin, for unit-length embeddings (squared distances lie in [0, 4])
@@ -116,7 +116,7 @@ print(f"easy triplet: {easy:.3f}   identical encodings: {coincide:.3f}")
 
 # %% [tests id=check_triplet_loss points=3]
 """Check that triplet_loss() sums max(d(A,P) - d(A,N) + alpha, 0) over the batch."""
-from fr_utils.checks_triplet import check_triplet_loss
+from fr_utils.checks.nb03 import check_triplet_loss
 
 check_triplet_loss(triplet_loss)
 ### BEGIN HIDDEN TESTS
@@ -235,7 +235,7 @@ print(f"{model.count_params():,} parameters; output shape {model.output_shape}")
 # (same label, not `i` itself) and of its **closest negative** (another label). Hint: build the
 # boolean masks `labels[:, None] == labels[None, :]` and `np.eye(n, dtype=bool)`, replace the
 # entries you may not choose by `-np.inf` or `np.inf` with `np.where`, then `argmax`/`argmin`
-# along `axis=1`. (Training uses the TensorFlow version in `fr_utils.triplets`, which does the
+# along `axis=1`. (Training uses the TensorFlow version in `fr_utils.lessons.triplets`, which does the
 # same inside the compiled training step.)
 
 
@@ -274,7 +274,7 @@ print("positives:", positive_index, " negatives:", negative_index)
 
 # %% [tests id=check_batch_hard points=2]
 """Check that batch_hard_triplets() picks the farthest positive and the closest negative."""
-from fr_utils.checks_triplet import check_batch_hard_triplets
+from fr_utils.checks.nb03 import check_batch_hard_triplets
 
 check_batch_hard_triplets(batch_hard_triplets)
 

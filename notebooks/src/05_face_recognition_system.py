@@ -36,10 +36,14 @@ from sklearn.metrics import roc_auc_score
 
 import fr_utils
 from fr_utils import FaceDatabase, img_to_encoding, load_image
-from fr_utils.door import door_panel, door_report, top_matches
-from fr_utils.drawing import LANDMARK_NAMES, draw_chip, draw_faces
-from fr_utils.lfw_gallery import encode_photos, sample_lfw_people
-from fr_utils.one_shot import predicted_false_accept_rate, recognition_errors, verification_pairs
+from fr_utils.lessons.door import door_panel, door_report, top_matches
+from fr_utils.lessons.drawing import LANDMARK_NAMES, draw_chip, draw_faces
+from fr_utils.lessons.one_shot import (
+    predicted_false_accept_rate,
+    recognition_errors,
+    verification_pairs,
+)
+from fr_utils.lfw.gallery import encode_photos, sample_lfw_people
 from workbook import data_path
 
 # %% [parameters]
@@ -233,7 +237,7 @@ for key, claim in [("obama_2009", "Barack Obama"), ("biden_2010", "Barack Obama"
 
 # %% [tests id=check_verify points=2]
 """Check that verify() compares the photo's encoding with the claimed identity's, in L2 distance."""
-from fr_utils.checks_recognition import check_verify
+from fr_utils.checks.nb05 import check_verify
 
 check_verify(verify)
 
@@ -289,11 +293,11 @@ who_is_it(photos["obama_2010"], database, encoder), who_is_it(photos["collins"],
 
 # %% [tests id=check_who_is_it points=3]
 """Check that who_is_it() returns the nearest identity within the threshold, or None."""
-from fr_utils.checks_recognition import check_who_is_it
+from fr_utils.checks.nb05 import check_who_is_it
 
 check_who_is_it(who_is_it)
 ### BEGIN HIDDEN TESTS
-from fr_utils.checks_recognition import answer_on_stub_encodings
+from fr_utils.checks.nb05 import answer_on_stub_encodings
 
 # three people just around tau = 0.42, listed farthest first
 _near = {"Ada": 0.45, "Alan": 0.43, "Grace": 0.41}

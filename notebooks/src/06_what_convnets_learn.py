@@ -27,16 +27,16 @@ import numpy as np
 import skimage.data
 
 from nst_utils.backbone import feature_extractor, load_backbone
-from nst_utils.layer_plots import (
+from nst_utils.layers.plots import (
     filter_tiles,
     patch_mosaic,
     plot_activation_maps,
     plot_filters,
     plot_top_patches,
 )
-from nst_utils.probe_images import load_probe_images, square_views
-from nst_utils.receptive_field import layer_specs, receptive_field
-from nst_utils.top_patches import channel_maxima, select_units, top_patches
+from nst_utils.layers.probe_images import load_probe_images, square_views
+from nst_utils.layers.receptive_field import layer_specs, receptive_field
+from nst_utils.layers.top_patches import channel_maxima, select_units, top_patches
 
 # %% [parameters]
 backbone_name = "vgg16_hed"  # offline default; "vgg19_imagenet" needs its weights (see text)
@@ -133,7 +133,7 @@ receptive_field_size([(3, 1), (3, 1), (2, 2), (3, 1)])
 
 # %% [tests id=check_receptive_field_size points=2]
 """Check that receptive_field_size() multiplies each (k - 1) by the accumulated stride."""
-from nst_utils.checks_layers import check_receptive_field_size
+from nst_utils.checks.nb06 import check_receptive_field_size
 
 check_receptive_field_size(receptive_field_size)
 ### BEGIN HIDDEN TESTS

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 import nst_utils
-from nst_utils import checks
+from nst_utils.checks.nb07 import check_compute_content_cost
 from workbook import data_path
 
 # %% [parameters]
@@ -39,7 +39,7 @@ LAYERS = {"shallow": "block1_conv2", "middle": "block3_conv2", "deep": "block4_c
 # `load_image` resizes them so that the longer side has `IMAGE_SIZE` pixels.
 
 # %%
-content = nst_utils.load_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
+content = nst_utils.load_float_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
 print(nst_utils.credits(CONTENT_IMAGE))
 content.shape
 
@@ -115,7 +115,7 @@ float(compute_content_cost(np.zeros_like(a_G_example), a_G_example))
 
 # %% [tests id=check_compute_content_cost points=3]
 "Check that compute_content_cost matches sum((a_C - a_G)^2) / (4 n_H n_W n_C) on new shapes"
-checks.check_compute_content_cost(compute_content_cost)
+check_compute_content_cost(compute_content_cost)
 ### BEGIN HIDDEN TESTS
 np.testing.assert_allclose(
     float(

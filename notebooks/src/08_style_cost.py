@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 import nst_utils
-from nst_utils import checks
+from nst_utils.checks.nb08 import check_compute_layer_style_cost, check_gram_matrix
 from workbook import data_path
 
 # %% [parameters]
@@ -36,7 +36,7 @@ STYLE_LAYER_NAMES = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_con
 # ## Step 1: the style image
 
 # %%
-style = nst_utils.load_image(data_path(STYLE_IMAGE), size=IMAGE_SIZE)
+style = nst_utils.load_float_image(data_path(STYLE_IMAGE), size=IMAGE_SIZE)
 print(nst_utils.credits(STYLE_IMAGE))
 style.shape
 
@@ -87,7 +87,7 @@ gram_matrix(np.array([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0]], np.float32)).numpy()
 
 # %% [tests id=check_gram_matrix points=2]
 "Check that gram_matrix returns A A^T of shape (n_C, n_C)"
-checks.check_gram_matrix(gram_matrix)
+check_gram_matrix(gram_matrix)
 
 # %% [markdown]
 # ## Step 3: unrolling, and the reshape trap
@@ -160,7 +160,7 @@ float(
 
 # %% [tests id=check_compute_layer_style_cost points=3]
 "Check that compute_layer_style_cost unrolls correctly (no reshape trap) and normalises by 4 n_C^2 (n_H n_W)^2"
-checks.check_compute_layer_style_cost(compute_layer_style_cost)
+check_compute_layer_style_cost(compute_layer_style_cost)
 ### BEGIN HIDDEN TESTS
 rng_hidden = np.random.default_rng(123)
 a_one, a_two = (rng_hidden.random((1, 3, 2, 4)).astype(np.float32) for _ in range(2))
@@ -181,7 +181,7 @@ assert abs(float(compute_layer_style_cost(a_one, a_one))) < 1e-9
 # %%
 backbone = nst_utils.load_backbone("vgg16_hed")
 extractor = nst_utils.feature_extractor(backbone, STYLE_LAYER_NAMES)
-photo = nst_utils.load_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
+photo = nst_utils.load_float_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
 features = {
     "painting": extractor([backbone.preprocess(style[None])]),
     "photo": extractor([backbone.preprocess(photo[None])]),
@@ -217,7 +217,7 @@ print(nst_utils.credits(STYLE_IMAGE, CONTENT_IMAGE))
 # may have a different size or aspect ratio from the generated image.)
 
 # %%
-bigger = nst_utils.load_image(data_path(STYLE_IMAGE), size=int(IMAGE_SIZE * 1.5))
+bigger = nst_utils.load_float_image(data_path(STYLE_IMAGE), size=int(IMAGE_SIZE * 1.5))
 features["bigger painting"] = extractor([backbone.preprocess(bigger[None])])
 for other in ["bigger painting", "photo"]:
     J = nst_utils.compute_layer_style_cost(

@@ -28,7 +28,7 @@ import tensorflow as tf
 from PIL import Image
 
 import nst_utils
-from nst_utils import checks
+from nst_utils.checks.nb09 import check_compute_style_cost, check_total_cost
 from workbook import data_path
 
 # %% [parameters]
@@ -99,7 +99,7 @@ float(compute_style_cost({"conv": ones}, {"conv": zeros}, [("conv", 0.4)]))
 
 # %% [tests id=check_compute_style_cost points=2]
 "Check that compute_style_cost sums weight * J_style_layer over the listed layers only"
-checks.check_compute_style_cost(compute_style_cost)
+check_compute_style_cost(compute_style_cost)
 
 # %% [markdown]
 # ## Exercise 2: total_cost (1 point)
@@ -121,7 +121,7 @@ total_cost(1.5, 0.25)
 
 # %% [tests id=check_total_cost points=1]
 "Check that total_cost weighs J_content by alpha and J_style by beta, with defaults 10 and 40"
-checks.check_total_cost(total_cost)
+check_total_cost(total_cost)
 ### BEGIN HIDDEN TESTS
 assert total_cost(2.0, 3.0, alpha=0.5, beta=2.0) == 7.0
 assert total_cost(0.0, 1.0) == 40
@@ -135,8 +135,8 @@ assert total_cost(0.0, 1.0) == 40
 
 # %%
 content_name, style_name = PAIRS[0]
-content = nst_utils.load_image(data_path(content_name), size=IMAGE_SIZE)
-style = nst_utils.load_image(data_path(style_name), size=IMAGE_SIZE)
+content = nst_utils.load_float_image(data_path(content_name), size=IMAGE_SIZE)
+style = nst_utils.load_float_image(data_path(style_name), size=IMAGE_SIZE)
 print(nst_utils.credits(content_name, style_name))
 content.shape, style.shape
 
@@ -262,8 +262,8 @@ for content_name, style_name in PAIRS:
 panels, titles = [], []
 for (content_name, style_name), result in zip(PAIRS, results, strict=True):
     panels += [
-        nst_utils.load_image(data_path(content_name), IMAGE_SIZE),
-        nst_utils.load_image(data_path(style_name), IMAGE_SIZE),
+        nst_utils.load_float_image(data_path(content_name), IMAGE_SIZE),
+        nst_utils.load_float_image(data_path(style_name), IMAGE_SIZE),
         result,
     ]
     titles += [Path(content_name).stem, Path(style_name).stem, "generated"]

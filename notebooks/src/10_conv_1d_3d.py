@@ -35,7 +35,7 @@ import conv_utils.checks
 import conv_utils.ecg
 import conv_utils.models
 import conv_utils.plots
-import conv_utils.shapes3d
+import conv_utils.shape_volumes
 import workbook
 
 # %% [parameters]
@@ -453,14 +453,14 @@ conv_utils.plots.plot_volume_slices(
 # come from different seeds.
 
 # %%
-shape_x, shape_y = conv_utils.shapes3d.make_shapes_dataset(
+shape_x, shape_y = conv_utils.shape_volumes.make_shapes_dataset(
     SHAPES_PER_CLASS, SHAPE_SIZE, SHAPE_NOISE, seed=0
 )
-shape_x_test, shape_y_test = conv_utils.shapes3d.make_shapes_dataset(
+shape_x_test, shape_y_test = conv_utils.shape_volumes.make_shapes_dataset(
     40, SHAPE_SIZE, SHAPE_NOISE, seed=1
 )
 print(
-    f"train {shape_x.shape}, test {shape_x_test.shape}, classes {conv_utils.shapes3d.SHAPE_CLASSES}"
+    f"train {shape_x.shape}, test {shape_x_test.shape}, classes {conv_utils.shape_volumes.SHAPE_CLASSES}"
 )
 
 # %% [markdown]
@@ -471,7 +471,7 @@ print(
 examples = [np.flatnonzero(shape_y == k)[i] for k in range(3) for i in range(2)]
 conv_utils.plots.plot_volume_slices(
     [shape_x[i, ..., 0] for i in examples],
-    [conv_utils.shapes3d.SHAPE_CLASSES[shape_y[i]] for i in examples],
+    [conv_utils.shape_volumes.SHAPE_CLASSES[shape_y[i]] for i in examples],
 )
 
 # %% [markdown]
@@ -502,11 +502,13 @@ print(
     "recall per class:",
     {
         c: round(float(r), 3)
-        for c, r in zip(conv_utils.shapes3d.SHAPE_CLASSES, shape_recall, strict=True)
+        for c, r in zip(conv_utils.shape_volumes.SHAPE_CLASSES, shape_recall, strict=True)
     },
 )
 conv_utils.plots.plot_confusion(
-    confusion_matrix(shape_y_test, shape_pred), conv_utils.shapes3d.SHAPE_CLASSES, "test volumes"
+    confusion_matrix(shape_y_test, shape_pred),
+    conv_utils.shape_volumes.SHAPE_CLASSES,
+    "test volumes",
 )
 
 # %% [markdown]

@@ -1,7 +1,7 @@
 """Checks for the exercises of notebook 04 (face verification as binary classification).
 
 Each ``check_*`` function runs a student's function on fresh inputs, compares it with the
-reference in `fr_utils.pair_features`, and raises `workbook.CheckFailed` with a sentence
+reference in `fr_utils.lessons.pair_features`, and raises `workbook.CheckFailed` with a sentence
 naming the likely mistake. It prints one "All checks passed" line when everything matches.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fr_utils.pair_features import abs_diff_features, chi2_features, logistic_unit
+from fr_utils.lessons.pair_features import abs_diff_features, chi2_features, logistic_unit
 from workbook.checking import CheckFailed, as_array, expect_close, expect_shape, passed
 
 __all__ = ["check_abs_diff_features", "check_chi2_features", "check_logistic_unit"]

@@ -33,6 +33,7 @@ __all__ = [
     "funneled_landmarks",
     "identity_of",
     "official_pairs",
+    "read_pairs",
     "training_pairs",
 ]
 
@@ -115,6 +116,32 @@ def _balanced(pairs_a, pairs_b, same, n_pairs, rng) -> Pairs:
     )
 
 
+def read_pairs(
+    split: str = "view2", lfw_root: str | Path | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Read one split of the course's ``pairs_available.csv`` (the official pairs present here).
+
+    Args:
+        split: ``"view2"`` (the benchmark: folds 1-4 and 6-10), ``"devtrain"`` or ``"devtest"``.
+        lfw_root: the LFW folder (default: ``workbook.data_path("faces/lfw")``).
+
+    Returns:
+        ``(folds, same, paths_a, paths_b)``: ``(n,)`` int fold numbers, ``(n,)`` bool
+        same-person flags and the two lists of LFW-relative image paths.
+
+    Raises:
+        ValueError: no pair has that split.
+    """
+    csv_path = _lfw_root(lfw_root) / "pairs_available.csv"
+    with open(csv_path, newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["split"] == split]
+    if not rows:
+        raise ValueError(f"{csv_path}: no pairs with split {split!r} (view2, devtrain, devtest)")
+    folds = np.array([int(row["fold"]) for row in rows])
+    same = np.array([row["same"] == "1" for row in rows])
+    return folds, same, [row["path_a"] for row in rows], [row["path_b"] for row in rows]
+
+
 def official_pairs(
     n_pairs: int, split: str = "view2", seed: int = 0, lfw_root: str | Path | None = None
 ) -> Pairs:
@@ -129,14 +156,7 @@ def official_pairs(
     Raises:
         ValueError: unknown split, or more pairs asked for than the split has.
     """
-    csv_path = _lfw_root(lfw_root) / "pairs_available.csv"
-    with open(csv_path, newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["split"] == split]
-    if not rows:
-        raise ValueError(f"{csv_path}: no pairs with split {split!r} (view2, devtrain, devtest)")
-    same = np.array([row["same"] == "1" for row in rows])
-    paths_a = [row["path_a"] for row in rows]
-    paths_b = [row["path_b"] for row in rows]
+    _, same, paths_a, paths_b = read_pairs(split, lfw_root)
     return _balanced(paths_a, paths_b, same, n_pairs, np.random.default_rng(seed))
 
 
@@ -222,17 +242,15 @@ def funneled_landmarks(paths: list[str], lfw_root: str | Path | None = None) -> 
     Raises:
         ValueError: no face was found in any of the photos.
     """
-    from fr_utils.detection import detect_faces
-    from fr_utils.images import load_image
+    from fr_utils.detection import central_face, detect_faces
+    from workbook.images import load_image
 
     root = _lfw_root(lfw_root)
     found = []
     for path in paths:
         photo = load_image(root / path)
-        faces = detect_faces(photo)
-        if faces:
-            centre = np.array(photo.shape[1::-1]) / 2
-            face = min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(axis=0) - centre))
+        face = central_face(detect_faces(photo), photo.shape)
+        if face is not None:
             found.append(face.landmarks)
     if not found:
         raise ValueError(f"MTCNN found no face in any of the {len(paths)} photos given")
@@ -259,7 +277,7 @@ def encode_funneled(
         ``(len(paths), 128)`` float32 unit rows, in the order of ``paths``.
     """
     from fr_utils.alignment import extract_chip
-    from fr_utils.images import load_image
+    from workbook.images import load_image
 
     root = _lfw_root(lfw_root)
     rows = []

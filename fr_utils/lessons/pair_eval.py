@@ -5,7 +5,7 @@ Verification asks "are these two photos the same person?". With an embedding ``f
 people it never saw in training, we form pairs of photos of held-out people: every *genuine*
 pair (same person) and as many randomly drawn *impostor* pairs (different people), so that
 guessing gives 50 %. The threshold is fitted on one group of held-out people
-(`best_threshold`) and the accuracy is reported on another (`verification_accuracy`);
+(`fr_utils.metrics.best_threshold`) and the accuracy is reported on another;
 `evaluate_held_out` does both and adds the threshold-free area under the ROC curve.
 """
 
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fr_utils.metrics import best_threshold, verification_accuracy
+
 __all__ = [
     "HeldOutVerification",
     "balanced_pairs",
-    "best_threshold",
     "evaluate_held_out",
     "pair_distances",
-    "verification_accuracy",
 ]
 
 
@@ -64,37 +64,6 @@ def pair_distances(embeddings, pairs) -> np.ndarray:
     embeddings = np.asarray(embeddings, dtype=np.float64)
     pairs = np.asarray(pairs)
     return np.linalg.norm(embeddings[pairs[:, 0]] - embeddings[pairs[:, 1]], axis=1)
-
-
-def verification_accuracy(distances, same, threshold: float) -> float:
-    """Fraction of pairs classified right by "same person iff distance <= threshold"."""
-    distances, same = np.asarray(distances), np.asarray(same, dtype=bool)
-    if distances.shape != same.shape or distances.ndim != 1 or len(distances) == 0:
-        raise ValueError(f"Need equal-length 1-D arrays; got {distances.shape} and {same.shape}.")
-    return float(np.mean((distances <= threshold) == same))
-
-
-def best_threshold(distances, same) -> float:
-    """Return the threshold with the highest `verification_accuracy` on these pairs.
-
-    Candidates are the midpoints between consecutive sorted distances (and points just below
-    the smallest and above the largest); ties go to the smallest such threshold.
-    """
-    distances = np.asarray(distances, dtype=np.float64)
-    same = np.asarray(same, dtype=bool)
-    if distances.shape != same.shape or distances.ndim != 1 or len(distances) == 0:
-        raise ValueError(f"Need equal-length 1-D arrays; got {distances.shape} and {same.shape}.")
-    order = np.argsort(distances, kind="stable")
-    sorted_distances, sorted_same = distances[order], same[order]
-    # Threshold after the first i sorted pairs: those i are "same", the rest "different".
-    correct = np.concatenate([[0], np.cumsum(np.where(sorted_same, 1, -1))]) + np.sum(~same)
-    valid = np.concatenate([[True], sorted_distances[1:] > sorted_distances[:-1], [True]])
-    best = int(np.argmax(np.where(valid, correct, -1)))
-    if best == 0:
-        return float(sorted_distances[0] - 1e-6)
-    if best == len(distances):
-        return float(sorted_distances[-1] + 1e-6)
-    return float((sorted_distances[best - 1] + sorted_distances[best]) / 2)
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,14 @@ cache folder keyed by the source file's SHA-256.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from fr_utils.dlib_format import DlibFormatError, DlibLayer, read_dlib_network
+from fr_utils.models.dlib_format import DlibFormatError, DlibLayer, read_dlib_network
+from workbook.atomic import atomic_path
 
 __all__ = [
     "DLIB_MEAN_RGB",
@@ -226,14 +225,8 @@ def _cache_file(source_sha256: str) -> Path:
 
 
 def _save_weights_atomically(model: keras.Model, target: Path) -> None:
-    handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".tmp.weights.h5")
-    os.close(handle)
-    try:
+    with atomic_path(target) as temp:
         model.save_weights(temp)
-        os.replace(temp, target)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
 
 
 def load_dlib_resnet(normalize: bool = True, use_cache: bool = True) -> keras.Model:

@@ -1,10 +1,11 @@
-"""Load photos robustly into ``HxWx3`` uint8 RGB arrays.
+"""Load photos robustly into ``HxWx3`` uint8 RGB arrays: the workbook's one image reader.
 
-Everything that reads a photo in `fr_utils` goes through `load_image`, so every
-caller gets the same handling of the awkward cases: EXIF orientation (phone photos
-are stored sideways with a flag), grayscale, palette, RGBA (composited on white),
-CMYK and 16-bit images, and files that are empty, truncated or not images at all
-(a `ValueError` that names the file).
+Everything that reads a photo (`fr_utils`, `nst_utils`, notebook 06's probe images, the LFW
+crops) goes through `load_image`, so every caller gets the same handling of the awkward
+cases: EXIF orientation (phone photos are stored sideways with a flag), grayscale, palette,
+RGBA (composited on white), CMYK and 16-bit images, and files that are empty, truncated or
+not images at all (a `ValueError` that names the file). `fr_utils.load_image` is this
+function; `nst_utils.load_float_image` builds on it (float pixels, optional resize).
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ def to_uint8_rgb(array: np.ndarray, name: str = "array") -> np.ndarray:
     """Convert an image array to ``HxWx3`` uint8 RGB.
 
     Accepts ``HxW`` grayscale, ``HxWx1``, ``HxWx3`` and ``HxWx4`` (alpha dropped);
-    uint8, uint16 (scaled by 1/257), or floats in [0, 1] (scaled by 255) or [0, 255].
+    bool (a mask), uint8, uint16 (scaled by 1/257), or floats in [0, 1] (scaled by 255) or
+    [0, 255].
 
     Raises:
         ValueError: any other shape or dtype, naming ``name``.
     """
     array = np.asarray(array)
+    if array.dtype == bool:  # a mask: False black, True white
+        array = array.astype(np.uint8) * 255
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in (1, 3, 4) or min(array.shape[:2]) < 1:

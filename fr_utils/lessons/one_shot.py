@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
-    "balanced_threshold",
     "predicted_false_accept_rate",
     "recognition_errors",
     "squared_distance_matrix",
@@ -53,29 +52,6 @@ def verification_pairs(
     rows, cols = np.triu_indices(len(labels), k=1)
     distances = squared_distance_matrix(encodings, encodings)[rows, cols]
     return distances, labels[rows] == labels[cols]
-
-
-def balanced_threshold(distances: np.ndarray, same: np.ndarray) -> float:
-    """Return the threshold ``tau`` that maximises balanced accuracy ``(TPR + TNR) / 2``.
-
-    "Same" is predicted when ``distance <= tau``. Balanced accuracy (Youden's J) weighs
-    genuine and impostor pairs equally, which matters because almost every pair of
-    faces in a collection shows two different people. The threshold is the midpoint
-    between two consecutive sorted distances.
-    """
-    distances = np.asarray(distances, dtype=np.float64)
-    same = np.asarray(same, dtype=bool)
-    if same.all() or not same.any():
-        raise ValueError(
-            "need both genuine (same) and impostor (different) pairs to pick a threshold"
-        )
-    order = np.argsort(distances, kind="stable")
-    sorted_d, sorted_same = distances[order], same[order]
-    tpr = np.cumsum(sorted_same) / same.sum()  # accept the first i+1 pairs
-    fpr = np.cumsum(~sorted_same) / (~same).sum()
-    best = int(np.argmax(tpr - fpr))
-    upper = sorted_d[best + 1] if best + 1 < len(sorted_d) else sorted_d[best] + 1e-6
-    return float((sorted_d[best] + upper) / 2)
 
 
 def predicted_false_accept_rate(p: float, gallery_sizes: Sequence[int]) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Evaluate a face encoder on LFW's official verification pairs (view 2), cross-validated.
 
-    python -m fr_utils.eval_lfw [--model dlib_resnet_v1] [--out DIR] [--report FILE.md]
+    python -m fr_utils.lfw.evaluate [--model dlib_resnet_v1] [--out DIR] [--report FILE.md]
 
 Protocol (Huang et al. 2007, "unrestricted, labeled outside data"): the pairs of
 ``pairs_available.csv`` with ``split == "view2"`` (9 of the 10 official folds are in the
@@ -22,73 +22,19 @@ run only redoes the statistics.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["best_threshold", "cross_validate", "evaluate", "main", "read_pairs"]
+from workbook.atomic import atomic_open
+
+__all__ = ["encode_images", "evaluate", "main"]
 
 _PIPELINE_VERSION = 1
-
-
-def read_pairs(lfw_root: Path, split: str = "view2") -> tuple[np.ndarray, np.ndarray, list, list]:
-    """Return ``(folds, same, paths_a, paths_b)`` of one split of ``pairs_available.csv``."""
-    with open(lfw_root / "pairs_available.csv", newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["split"] == split]
-    if not rows:
-        raise ValueError(f"{lfw_root / 'pairs_available.csv'}: no pairs with split {split!r}")
-    folds = np.array([int(row["fold"]) for row in rows])
-    same = np.array([int(row["same"]) for row in rows], dtype=bool)
-    return folds, same, [row["path_a"] for row in rows], [row["path_b"] for row in rows]
-
-
-def best_threshold(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
-    """Return ``(threshold, accuracy)`` maximising accuracy of ``distance < threshold``.
-
-    Candidates are the midpoints between consecutive sorted distances (and both ends),
-    so the search is exact; ties go to the middle of the best run.
-    """
-    order = np.argsort(distances)
-    d, s = distances[order], same[order]
-    # Threshold just above the first k sorted distances: k predicted "same".
-    true_pos = np.concatenate([[0], np.cumsum(s)])
-    true_neg = (~s).sum() - np.concatenate([[0], np.cumsum(~s)])
-    accuracy = (true_pos + true_neg) / len(d)
-    best = np.flatnonzero(accuracy == accuracy.max())
-    k = int(best[len(best) // 2])
-    edges = np.concatenate([[d[0] - 1e-3], (d[:-1] + d[1:]) / 2, [d[-1] + 1e-3]])
-    return float(edges[k]), float(accuracy[k])
-
-
-def cross_validate(distances: np.ndarray, same: np.ndarray, folds: np.ndarray) -> dict:
-    """Leave-one-fold-out accuracy: threshold from the other folds, accuracy on the held-out one."""
-    per_fold = []
-    for fold in np.unique(folds):
-        held = folds == fold
-        threshold, _ = best_threshold(distances[~held], same[~held])
-        accuracy = float(np.mean((distances[held] < threshold) == same[held]))
-        per_fold.append({"fold": int(fold), "threshold": threshold, "accuracy": accuracy})
-    accuracies = np.array([f["accuracy"] for f in per_fold])
-    return {
-        "folds": per_fold,
-        "mean_accuracy": float(accuracies.mean()),
-        "std_accuracy": float(accuracies.std()),
-    }
-
-
-def _centre_face(faces, shape):
-    centre = np.array([shape[1], shape[0]]) / 2
-    return min(
-        faces,
-        key=lambda f: np.linalg.norm(np.array(f.box[:2]) + np.array(f.box[2:]) / 2 - centre),
-    )
 
 
 def _cache_path(encoder) -> Path:
@@ -105,10 +51,8 @@ def _cache_path(encoder) -> Path:
 
 
 def _save_npz(path: Path, **arrays) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-    with os.fdopen(handle, "wb") as out:
+    with atomic_open(path) as out:
         np.savez(out, **arrays)
-    os.replace(temp, path)
 
 
 def encode_images(
@@ -126,8 +70,8 @@ def encode_images(
         ``detected`` ``(n,)`` bool (False: fallback landmarks were used).
     """
     from fr_utils.alignment import extract_chip
-    from fr_utils.detection import detect_faces
-    from fr_utils.images import load_image
+    from fr_utils.detection import central_face, detect_faces
+    from workbook.images import load_image
 
     cache = _cache_path(encoder)
     done: dict[str, tuple] = {}
@@ -162,11 +106,10 @@ def encode_images(
 
     for count, name in enumerate(todo, start=1):
         photo = load_image(lfw_root / name)
-        faces = detect_faces(photo)
-        if not faces:
+        face = central_face(detect_faces(photo), photo.shape)
+        if face is None:
             missing.append(name)
             continue
-        face = _centre_face(faces, photo.shape)
         chip, _ = extract_chip(photo, face.landmarks, encoder.input_size, encoder.padding)
         pending.append((name, chip, face.landmarks))
         if len(pending) == 32:
@@ -225,11 +168,13 @@ def evaluate(
     from sklearn.metrics import roc_auc_score
 
     from fr_utils.encoder import load_face_model
+    from fr_utils.lfw.pairs import read_pairs
+    from fr_utils.metrics import best_threshold, cross_validate, verification_accuracy
     from workbook.resources import cache_dir, data_path
 
     lfw_root = data_path("faces/lfw")
     encoder = load_face_model(model)
-    folds, same, paths_a, paths_b = read_pairs(lfw_root)
+    folds, same, paths_a, paths_b = read_pairs("view2", lfw_root)
     names = sorted(set(paths_a) | set(paths_b))
     num_folds = len(np.unique(folds))
     log(f"{len(same)} pairs ({same.sum()} same), {num_folds} folds, {len(names)} images")
@@ -245,7 +190,8 @@ def evaluate(
     b = enc[[index[p] for p in paths_b]]
     distances = np.linalg.norm(a - b, axis=1)
     result = cross_validate(distances, same, folds)
-    threshold, train_accuracy = best_threshold(distances, same)
+    threshold = best_threshold(distances, same)
+    train_accuracy = verification_accuracy(distances, same, threshold)
     auc = float(roc_auc_score(same, -distances))
     no_face = [n for n, d in zip(names, encoded["detected"], strict=True) if not d]
     out_dir = Path(out_dir) if out_dir else cache_dir() / "fr_utils"
@@ -273,7 +219,7 @@ def _markdown(result: dict) -> str:
     lines = [
         f"# LFW evaluation of `{result['model']}`",
         "",
-        "Produced by `python -m fr_utils.eval_lfw --report fr_utils/LFW_EVAL.md`.",
+        "Produced by `python -m fr_utils.lfw.evaluate --report fr_utils/LFW_EVAL.md`.",
         "",
         f"- pairs: {result['pairs']} of {result['pairs_listed']} (view 2, folds {folds});"
         f" images: {result['images']}",
@@ -299,7 +245,7 @@ def _markdown(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fr_utils.eval_lfw", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m fr_utils.lfw.evaluate", description=__doc__)
     parser.add_argument("--model", default="dlib_resnet_v1")
     parser.add_argument("--out", type=Path, help="folder for the ROC plot (default: cache)")
     parser.add_argument("--report", type=Path, help="also write a markdown report here")

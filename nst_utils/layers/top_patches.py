@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst_utils.backbone import feature_extractor
-from nst_utils.receptive_field import ReceptiveField, layer_specs, receptive_field
+from nst_utils.layers.receptive_field import ReceptiveField, layer_specs, receptive_field
 
 __all__ = ["ChannelMaxima", "TopPatches", "channel_maxima", "select_units", "top_patches"]
 

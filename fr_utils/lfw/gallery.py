@@ -18,12 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from fr_utils.alignment import extract_chip
-from fr_utils.detection import get_detector
-from fr_utils.images import load_image
+from fr_utils.detection import central_face, detect_faces_batch
+from workbook.images import load_image
 
 __all__ = ["encode_photos", "sample_lfw_people"]
-
-_KEYPOINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 
 def sample_lfw_people(
@@ -71,19 +69,6 @@ def sample_lfw_people(
     return paths, names
 
 
-def _central_face(found: list[dict], shape: tuple[int, ...]) -> dict | None:
-    """The detection whose box centre is nearest the photo's centre (LFW centres its subject)."""
-    if not found:
-        return None
-    centre = np.array([shape[1], shape[0]]) / 2
-
-    def offset(face: dict) -> float:
-        x, y, w, h = face["box"]
-        return float(np.hypot(x + w / 2 - centre[0], y + h / 2 - centre[1]))
-
-    return min(found, key=offset)
-
-
 def encode_photos(images: Sequence, encoder, batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Detect, align and encode the central face of each photo, detecting in batches.
 
@@ -104,22 +89,16 @@ def encode_photos(images: Sequence, encoder, batch_size: int = 16) -> tuple[np.n
     for i, photo in enumerate(photos):
         by_shape.setdefault(photo.shape, []).append(i)
     chips: dict[int, np.ndarray] = {}
-    detector = get_detector()
-    for shape, indices in by_shape.items():
-        if min(shape[:2]) < 12:  # smaller than MTCNN's smallest window: no face to find
-            continue
+    for indices in by_shape.values():
         for start in range(0, len(indices), batch_size):
             batch = indices[start : start + batch_size]
-            found = detector.detect_faces([photos[i] for i in batch], min_face_size=20)
-            if len(found) != len(batch):  # defensive: detect photo by photo instead
-                found = [
-                    (detector.detect_faces([photos[i]], min_face_size=20) or [[]])[0] for i in batch
-                ]
+            found = detect_faces_batch([photos[i] for i in batch])
             for i, faces in zip(batch, found, strict=True):
-                face = _central_face(faces, shape)
+                face = central_face(faces, photos[i].shape)
                 if face is not None:
-                    points = np.array([face["keypoints"][k] for k in _KEYPOINTS], float)
-                    chip, _ = extract_chip(photos[i], points, encoder.input_size, encoder.padding)
+                    chip, _ = extract_chip(
+                        photos[i], face.landmarks, encoder.input_size, encoder.padding
+                    )
                     chips[i] = chip
     found = np.array([i in chips for i in range(len(photos))], dtype=bool)
     encodings = np.zeros((len(photos), 128), np.float32)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from workbook.atomic import atomic_open
+from workbook.images import load_image
 from workbook.resources import cache_dir, data_path
 
 __all__ = ["FaceCrops", "load_lfw_crops", "split_identities"]
@@ -78,12 +79,11 @@ def _crop(path: Path, size: int, crop: int) -> np.ndarray:
     """Decode one LFW JPEG and return its central ``crop``-pixel square resized to ``size``."""
     from PIL import Image
 
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        width, height = image.size
-        left, top = (width - crop) // 2, (height - crop) // 2
-        box = (left, top, left + crop, top + crop)
-        return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=box))
+    image = Image.fromarray(load_image(path))
+    width, height = image.size
+    left, top = (width - crop) // 2, (height - crop) // 2
+    box = (left, top, left + crop, top + crop)
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, box=box))
 
 
 def _cache_file(root: Path, min_images: int, max_images: int, size: int, crop: int) -> Path:
@@ -93,16 +93,8 @@ def _cache_file(root: Path, min_images: int, max_images: int, size: int, crop: i
 
 
 def _save_npz_atomically(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache may be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as stream:
+        np.savez(stream, **arrays)
 
 
 def load_lfw_crops(

@@ -16,31 +16,12 @@ import io
 
 import numpy as np
 
-from fr_utils.api import align_face
-from fr_utils.images import ImageInput, load_image
+from fr_utils.database import ENCODING_DIM, gallery_rows
+from fr_utils.faces import align_face
+from fr_utils.metrics import check_threshold, is_match
+from workbook.images import ImageInput, load_image
 
 __all__ = ["door_panel", "door_report", "top_matches"]
-
-_DIM = 128
-
-
-def _rows(database) -> tuple[list[str], np.ndarray]:
-    """``(row_names, (n, 128) encodings)`` of a `FaceDatabase` or a ``{name: encoding}`` dict."""
-    from fr_utils.database import FaceDatabase
-
-    if isinstance(database, FaceDatabase):
-        return database.row_names(), np.asarray(database.encodings, np.float32)
-    if isinstance(database, dict):
-        names, rows = [], []
-        for name, value in database.items():
-            value = np.asarray(value, np.float32).reshape(-1, _DIM)
-            names += [str(name)] * len(value)
-            rows.append(value)
-        return names, (np.concatenate(rows) if rows else np.zeros((0, _DIM), np.float32))
-    raise TypeError(
-        "database must be a FaceDatabase or a dict {name: (1, 128) encoding},"
-        f" got {type(database).__name__}"
-    )
 
 
 def top_matches(encoding, database, k: int = 3) -> list[tuple[str, float]]:
@@ -61,12 +42,12 @@ def top_matches(encoding, database, k: int = 3) -> list[tuple[str, float]]:
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     query = np.asarray(encoding, np.float32)
-    if query.size != _DIM:
+    if query.size != ENCODING_DIM:
         raise ValueError(f"Need one 128-D encoding, got shape {query.shape}")
-    names, rows = _rows(database)
+    names, rows = gallery_rows(database)
     if not names:
         raise ValueError("The face database is empty; enroll someone first")
-    distances = np.linalg.norm(rows - query.reshape(1, _DIM), axis=1)
+    distances = np.linalg.norm(rows - query.reshape(1, ENCODING_DIM), axis=1)
     best: dict[str, float] = {}
     for name, dist in zip(names, distances.tolist(), strict=True):
         best[name] = min(dist, best.get(name, np.inf))
@@ -76,10 +57,11 @@ def top_matches(encoding, database, k: int = 3) -> list[tuple[str, float]]:
 def _report(matches: list[tuple[str, float]], threshold: float) -> str:
     lines = [f"{'rank':<5}{'identity':<28}{'distance':>9}  verdict (threshold {threshold:.2f})"]
     for rank, (name, dist) in enumerate(matches, start=1):
-        verdict = "match" if dist <= threshold else "too far"
+        verdict = "match" if is_match(dist, threshold) else "too far"
         lines.append(f"{rank:<5}{name:<28}{dist:>9.3f}  {verdict}")
     name, dist = matches[0]
-    door = f"door OPENS for {name}" if dist <= threshold else "door stays closed: unknown person"
+    opens = is_match(dist, threshold)
+    door = f"door OPENS for {name}" if opens else "door stays closed: unknown person"
     return "\n".join(lines + [door])
 
 
@@ -103,7 +85,7 @@ def door_report(
     Raises:
         NoFaceFoundError: no face in the photo.
     """
-    threshold = encoder.threshold if threshold is None else float(threshold)
+    threshold = encoder.threshold if threshold is None else check_threshold(threshold)
     chip = align_face(image, encoder.input_size, encoder.padding).chip
     return _report(top_matches(encoder.encode(chip[None]), database, k), threshold)
 
@@ -146,7 +128,7 @@ def door_panel(database, encoder, threshold: float | None = None, k: int = 3, ex
     """
     import ipywidgets as widgets
 
-    start = encoder.threshold if threshold is None else float(threshold)
+    start = encoder.threshold if threshold is None else check_threshold(threshold)
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="Your photo")
     slider = widgets.FloatSlider(
         value=start, min=0.2, max=0.9, step=0.01, description="threshold", readout_format=".2f"

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from workbook.credits import credits
+from workbook.images import load_image, to_uint8_rgb
 from workbook.resources import data_path
 
 __all__ = ["ProbeImages", "load_probe_images", "square_views"]
@@ -48,36 +50,6 @@ SKIMAGE_SAMPLES = (
 )
 SKLEARN_SAMPLES = ("china.jpg", "flower.jpg")
 
-CREDITS = {
-    "photos": (
-        'Photos: "Central Bern from north" by CucombreLibre, CC BY 2.0; "Bridalveil Fall and'
-        ' valley" by Amadscientist, CC BY-SA 3.0; "Chiffchaff (Phylloscopus collybita)" by א,'
-        ' CC BY-SA 2.5; "Plaigne (2)" by Jcb-caz-11, CC BY 4.0; all via Wikimedia Commons,'
-        " downscaled and cropped. Valles Marineris image courtesy NASA/JPL-Caltech."
-    ),
-    "art": (
-        "Paintings (public domain): van Gogh, The Starry Night; Hokusai, The Great Wave off"
-        " Kanagawa; Munch, The Scream; Turner, The Shipwreck of the Minotaur; Kandinsky,"
-        " Composition VII; Monet, San Giorgio Maggiore at Dusk; Gauguin, Te Fare."
-    ),
-    "skimage": (
-        "scikit-image sample images (CC0 / public domain / no known copyright restrictions, as"
-        " stated in skimage.data): astronaut (NASA), brick and gravel (CC0Textures), camera"
-        " (Lav Varshney), cell (Müller et al. 2018), chelsea and clock (Stefan van der Walt),"
-        " coffee (Rachel Michetti), coins (Brooklyn Museum), grass (linolafett), horse (Andreas"
-        " Preuss), hubble_deep_field (NASA), immunohistochemistry (CMMI), retina (Häggström,"
-        " Wikimedia Commons), rocket (SpaceX), text."
-    ),
-    "sklearn": (
-        'scikit-learn sample images: "china.jpg" by danielbuechele and "flower.jpg" by'
-        " vultilion, Flickr, CC BY 2.0, cropped."
-    ),
-    "faces": (
-        "Faces: Labeled Faces in the Wild (Huang, Ramesh, Berg, Learned-Miller, UMass Amherst"
-        " TR 07-49, 2007), deep-funneled version (Huang et al., NIPS 2012); used for teaching."
-    ),
-}
-
 
 @dataclass(frozen=True)
 class ProbeImages:
@@ -96,20 +68,6 @@ class ProbeImages:
 
     def __len__(self) -> int:
         return len(self.names)
-
-
-def _to_rgb_uint8(image) -> np.ndarray:
-    """Any sample image (bool, grey, RGB, RGBA; uint8 or float in [0, 1]) as HxWx3 uint8."""
-    array = np.asarray(image)
-    if array.dtype == bool:
-        array = array.astype(np.uint8) * 255
-    elif array.dtype != np.uint8:
-        array = np.clip(np.round(array * 255.0), 0, 255).astype(np.uint8)
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] not in (3, 4):
-        raise ValueError(f"expected a grey, RGB or RGBA image; got shape {array.shape}")
-    return np.ascontiguousarray(array[..., :3])
 
 
 def _square(image: np.ndarray, size: int) -> np.ndarray:
@@ -138,17 +96,12 @@ def square_views(image, size: int = 224, zoom: bool = True) -> np.ndarray:
     """
     if size < 1:
         raise ValueError(f"size must be a positive number of pixels; got {size}")
-    rgb = _to_rgb_uint8(image)
+    rgb = to_uint8_rgb(image)
     views = [_square(rgb, size)]
     if zoom:
         big = _square(rgb, 2 * size)
         views += [big[r : r + size, c : c + size] for r in (0, size) for c in (0, size)]
     return np.stack(views)
-
-
-def _read(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
 
 
 def _sample_images():
@@ -158,7 +111,7 @@ def _sample_images():
 
     for group in ("photos", "art"):
         for path in sorted(data_path(group).glob("*.jpg")):
-            yield group, f"{group}/{path.name}", _read(path)
+            yield group, f"{group}/{path.name}", load_image(path)
     for name in SKIMAGE_SAMPLES:
         yield "skimage", f"skimage/{name}", getattr(skimage.data, name)()
     for name in SKLEARN_SAMPLES:
@@ -191,15 +144,20 @@ def load_probe_images(size: int = 224, n_faces: int = 32, zoom: bool = True) -> 
     Raises:
         workbook.DataNotFoundError: the shared photos, art or faces are missing.
     """
-    pixels, names, groups = [], [], []
+    pixels, names, groups, names_of_sources = [], [], [], []
     for group, name, image in _sample_images():
+        names_of_sources.append(name)
         views = square_views(image, size, zoom)
         pixels.append(views)
         names += [name] if len(views) == 1 else [name] + [f"{name}@zoom{k}" for k in range(4)]
         groups.append(group)
     for path in _face_paths(n_faces):
-        pixels.append(square_views(_read(path), size, zoom=False))
+        pixels.append(square_views(load_image(path), size, zoom=False))
         names.append(f"faces/lfw/{path.parent.name}/{path.name}")
+        names_of_sources.append(names[-1])
         groups.append("faces")
-    credits = [CREDITS[group] for group in dict.fromkeys(groups)]
-    return ProbeImages(np.concatenate(pixels), names, credits)
+    sources = [
+        name if group in ("photos", "art", "faces") else group
+        for name, group in zip(names_of_sources, groups, strict=True)
+    ]
+    return ProbeImages(np.concatenate(pixels), names, credits(*sources).splitlines())

@@ -14,7 +14,7 @@ import textwrap
 
 import numpy as np
 
-from fr_utils.one_shot import squared_distance_matrix
+from fr_utils.lessons.one_shot import squared_distance_matrix
 from workbook.checking import CheckFailed, as_array, expect_close, expect_shape, passed
 
 __all__ = ["check_distance_matrix", "check_img_to_encoding", "reference_distance_matrix"]

@@ -1,7 +1,7 @@
 """Checks for the exercise of notebook 06 (what deep ConvNets learn).
 
 `check_receptive_field_size` runs the student's ``receptive_field_size(layers)`` on stacks
-given as ``(kernel, stride)`` pairs and compares with `nst_utils.receptive_field`. When an
+given as ``(kernel, stride)`` pairs and compares with `nst_utils.layers.receptive_field`. When an
 answer is wrong it names the likely mistake, recognised by recomputing the answer the
 usual wrong formulas give.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nst_utils.receptive_field import receptive_field
+from nst_utils.layers.receptive_field import receptive_field
 from workbook.checking import CheckFailed, passed
 
 __all__ = ["check_receptive_field_size"]

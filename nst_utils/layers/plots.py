@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
-from nst_utils.top_patches import TopPatches
+from nst_utils.layers.top_patches import TopPatches
 
 __all__ = [
     "filter_tiles",

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fr_utils.database import ENCODING_DIM
 from workbook.checking import CheckFailed, as_array, passed
 
 __all__ = ["answer_on_stub_encodings", "check_verify", "check_who_is_it"]
-
-_DIM = 128
 
 
 @dataclass
@@ -38,17 +37,17 @@ def _at_distance(distance: float, axis: int) -> np.ndarray:
 
     For unit vectors ||e_0 - v||^2 = 2 - 2 cos(angle), so cos(angle) = 1 - distance^2 / 2.
     """
-    if not 0 < axis < _DIM:
-        raise ValueError(f"axis must be in 1..{_DIM - 1}, got {axis}")
+    if not 0 < axis < ENCODING_DIM:
+        raise ValueError(f"axis must be in 1..{ENCODING_DIM - 1}, got {axis}")
     cos = 1.0 - distance**2 / 2.0
-    vector = np.zeros((1, _DIM), np.float32)
+    vector = np.zeros((1, ENCODING_DIM), np.float32)
     vector[0, 0], vector[0, axis] = cos, np.sqrt(max(0.0, 1.0 - cos**2))
     return vector
 
 
 def _probe() -> np.ndarray:
     """The encoding of the photo at the door: e_0."""
-    return np.eye(1, _DIM, dtype=np.float32)
+    return np.eye(1, ENCODING_DIM, dtype=np.float32)
 
 
 def _database(distances: dict[str, float]) -> dict[str, np.ndarray]:
