@@ -268,7 +268,8 @@ def _make_site(site: Path, base: str) -> dict:
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return [p.name for p in folder.rglob("*") if p.name.endswith(".part") or ".unpack." in p.name]
+    """Temporary files of `workbook.atomic` (``.<random>.tmp.<name>``) and staging folders."""
+    return [p.name for p in folder.rglob("*") if ".tmp." in p.name or ".unpack." in p.name]
 
 
 # --------------------------------------------------------------------------------------------

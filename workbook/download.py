@@ -2,7 +2,7 @@
 
 Everything that fetches bytes from the internet goes through `download`: ``make data``
 (`workbook.fetch_data`), the pretrained weights with a URL (`workbook.resources.weights_path`,
-e.g. ImageNet VGG-19) and the OpenFace CSV weights (`fr_utils.openface`). One call::
+e.g. ImageNet VGG-19) and the OpenFace CSV weights (`fr_utils.models.openface`). One call::
 
     download(url, dest, expected_hash, algorithm="sha256")
 
