@@ -20,15 +20,14 @@ without padding, close to OpenFace's own ``OUTER_EYES_AND_NOSE`` alignment.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import urllib.request
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers, ops
+
+from workbook.download import git_blob_sha1  # the manifest's checksum of each CSV file
 
 __all__ = [
     "OPENFACE_PADDING",
@@ -37,6 +36,7 @@ __all__ = [
     "L2Pooling",
     "build_openface",
     "download_openface_csv",
+    "git_blob_sha1",
     "load_openface",
     "load_openface_csv",
 ]
@@ -214,49 +214,37 @@ def load_openface_csv(model: keras.Model, folder: str | os.PathLike) -> None:
             layer.set_weights([w, _read_csv(folder / "dense_b.csv", n_out)])
 
 
-def git_blob_sha1(data: bytes) -> str:
-    """The SHA-1 git gives a file's content (its blob id), used as checksum by the manifest."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def download_openface_csv() -> Path:
     """Return the folder of verified OpenFace CSV weights, downloading missing files once.
+
+    Each file goes through `workbook.download.download`, checked against its git blob SHA-1.
 
     Raises:
         workbook.WeightsUnavailableError: downloads are off (CI / ``WORKBOOK_OFFLINE``) and
             files are missing, a download fails, or a file's checksum does not match.
     """
-    from workbook.resources import (
-        WeightsUnavailableError,
-        cache_dir,
-        downloads_allowed,
-        weights_entry,
-    )
+    from workbook.download import DownloadError, DownloadsDisabledError, download, file_digest
+    from workbook.resources import WeightsUnavailableError, cache_dir, weights_entry
 
     entry = weights_entry(WEIGHTS_NAME)
     folder = cache_dir() / entry.get("cache_subdir", WEIGHTS_NAME)
-    folder.mkdir(parents=True, exist_ok=True)
+    algorithm = entry["hash_algorithm"]
     for name, expected in entry["files"].items():
         target = folder / name
-        if target.is_file() and git_blob_sha1(target.read_bytes()) == expected:
+        if target.is_file() and file_digest(target, algorithm) == expected:
             continue
-        if not downloads_allowed():
+        try:
+            download(
+                entry["base_url"] + name, target, expected, algorithm=algorithm, progress=False
+            )
+        except DownloadsDisabledError:
             raise WeightsUnavailableError(
                 f"OpenFace weights are not cached ({target} missing) and downloads are off"
                 " (CI or WORKBOOK_OFFLINE). The workbook's default encoder, dlib_resnet_v1,"
                 " works offline: fr_utils.load_face_model()."
-            )
-        try:
-            with urllib.request.urlopen(entry["base_url"] + name, timeout=60) as response:
-                data = response.read()
-        except OSError as error:
+            ) from None
+        except DownloadError as error:
             raise WeightsUnavailableError(f"Cannot download {name}: {error}") from error
-        if git_blob_sha1(data) != expected:
-            raise WeightsUnavailableError(f"Checksum mismatch for downloaded {name}")
-        handle, temp = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, target)
     return folder
 
 
