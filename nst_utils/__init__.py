@@ -1,20 +1,18 @@
-"""Neural style transfer helpers for the workbook (notebooks 06-09).
+"""Neural style transfer, and what the units of a ConvNet respond to (notebooks 06-09).
 
-Public names and their math are fixed in the course's CONVENTIONS.md:
+Public names and their math are fixed in the course's CONVENTIONS.md. What lives where:
 
-* costs (`nst_utils.costs`): `compute_content_cost`, `gram_matrix`, `compute_layer_style_cost`,
-  `compute_style_cost`, `total_cost`, `total_variation_cost`;
-* the backbone (`nst_utils.backbone`): `load_backbone`, `feature_extractor`;
-* the optimisation (`nst_utils.gatys`): `stylize`, `reconstruct`, `FrameRecorder`;
-* image files (`nst_utils.images`): `load_float_image`, `resize_image`, `save_image`, `to_uint8`;
-* credits and figures (`nst_utils.media`): `credits`, `show_images`;
-* what units respond to (notebook 06; import from the submodules, they load scikit-image):
-  `nst_utils.layers.receptive_field` (`receptive_field`, `layer_specs`),
-  `nst_utils.layers.top_patches` (`channel_maxima`, `top_patches`, `select_units`),
-  `nst_utils.layers.probe_images`, `nst_utils.layers.plots`.
+* the library: `nst_utils.costs` (content, Gram, style, total and variation costs),
+  `nst_utils.backbone` (load_backbone, feature_extractor), `nst_utils.gatys` (stylize,
+  reconstruct: optimising the pixels, Gatys et al.), `nst_utils.images` (float pixels,
+  resizing, PNG with parameters), `nst_utils.media` (show_images), `nst_utils.cli`
+  (``python -m nst_utils stylize CONTENT STYLE -o OUT.png``);
+* `nst_utils.models`: the pretrained networks and readers of their files;
+* `nst_utils.layers`: notebook 06's lesson (receptive fields, top patches, probe images,
+  mosaics);
+* `nst_utils.checks`: the exercise checks, one module per notebook (``nb06`` ... ``nb09``).
 
-Command line: ``python -m nst_utils stylize CONTENT STYLE -o OUT.png``.
-
+Credits for every displayed image come from `workbook.credits` (re-exported as `credits`).
 Importing the package is cheap: TensorFlow loads when a name that needs it is first used
 (PEP 562 module ``__getattr__``), as in `fr_utils`.
 """

@@ -137,3 +137,25 @@ def test_public_names_stay_what_they_are_after_every_submodule_is_imported(packa
             importlib.import_module(info.name)
     shadowed = [name for name in module.__all__ if inspect.ismodule(getattr(module, name))]
     assert not shadowed, f"{package}: public names replaced by submodules: {shadowed}"
+
+
+def _readme_layout() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    return [line.split()[0] for line in block.splitlines() if line and not line.startswith(" ")]
+
+
+def test_readme_layout_matches_the_tree():
+    listed = _readme_layout()
+    patterns = [entry.replace("NN_topic", "[0-9][0-9]_*").rstrip("/") for entry in listed]
+    missing = [
+        entry for entry, glob in zip(listed, patterns, strict=True) if not any(ROOT.glob(glob))
+    ]
+    assert not missing, f"README Layout lists what does not exist: {missing}"
+    folders = {
+        f"{path.parent.relative_to(ROOT)}/"
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("__init__.py")
+    }
+    unlisted = sorted(folders - set(listed))
+    assert not unlisted, f"packages missing from README's Layout section: {unlisted}"

@@ -1,10 +1,4 @@
-"""Checks for the exercises of notebook 07 (the content cost).
-
-Each ``check_*`` runs the student's function on fresh random inputs (new variable names, so a
-function that reads a notebook global fails), compares it with an independent NumPy
-computation of the formula in CONVENTIONS.md, and raises `workbook.CheckFailed` with a
-sentence naming the likely bug when they differ.
-"""
+"""Checks for notebook 07: the content cost (see nst_utils.checks for how they work)."""
 
 from __future__ import annotations
 
