@@ -167,6 +167,11 @@ def execute(nb, cwd: Path, timeout: int = 1200):
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.metadata.pop("execution", None)
+    # what the kernel adds (its Python version, widget state) differs between machines
+    nb.metadata = {
+        key: nb.metadata[key] for key in ("kernelspec", "jupytext") if key in nb.metadata
+    }
+    nb.metadata["language_info"] = {"name": "python"}
     return nb
 
 

@@ -252,20 +252,10 @@ for other in ["bigger painting", "photo"]:
 # its layout, and the more layers, the larger the structures it reproduces.
 
 # %%
-style_images, final_costs = [], []
-for k in range(1, len(STYLE_LAYER_NAMES) + 1):
-    recorder = nst_utils.FrameRecorder()
-    style_images.append(
-        nst_utils.reconstruct(
-            style,
-            style_layers=STYLE_LAYER_NAMES[:k],
-            size=IMAGE_SIZE,
-            steps=STEPS,
-            callback=recorder,
-        )
-    )
-    final_costs.append(recorder.costs[-1][1])
-[f"{cost:.2g}" for cost in final_costs]
+style_images = [
+    nst_utils.reconstruct(style, style_layers=STYLE_LAYER_NAMES[:k], size=IMAGE_SIZE, steps=STEPS)
+    for k in range(1, len(STYLE_LAYER_NAMES) + 1)
+]
 
 # %% [markdown]
 # With `block1_conv1` alone you get the palette and pixel-scale grain; adding `block2_conv1` and
