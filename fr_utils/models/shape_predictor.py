@@ -318,15 +318,7 @@ def read_shape_predictor(path: str | os.PathLike) -> ShapePredictorModel:
 
 
 # ----------------------------------------------------------------------- the predictor
-def dlib_gray(image: np.ndarray) -> np.ndarray:
-    """Convert a photo to dlib's grey levels: ``(R + G + B) // 3`` (grey photos pass through).
-
-    Args:
-        image: ``(H, W, 3)`` uint8 RGB or ``(H, W)`` uint8 grey.
-
-    Returns:
-        ``(H, W)`` uint8.
-    """
+def _check_image(image) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or not (
         image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)
@@ -334,9 +326,28 @@ def dlib_gray(image: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"Need an (H, W, 3) RGB or (H, W) grey uint8 image, got {image.shape} {image.dtype}"
         )
+    if min(image.shape[:2]) == 0:
+        raise ValueError(f"Empty image of shape {image.shape}")
+    return image
+
+
+def dlib_gray(image: np.ndarray) -> np.ndarray:
+    """Convert a photo to dlib's grey levels: ``(R + G + B) // 3`` (grey photos pass through).
+
+    dlib converts a colour pixel to grey with this plain average, truncated (``assign_pixel``
+    in ``dlib/pixel.h``), not with the luma weights of ITU-R BT.601 that PIL uses. The
+    predictor only reads the few hundred pixels it needs, with the same rule.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB or ``(H, W)`` uint8 grey.
+
+    Returns:
+        ``(H, W)`` uint8.
+    """
+    image = _check_image(image)
     if image.ndim == 2:
         return image
-    return (image.sum(axis=2, dtype=np.uint16) // 3).astype(np.uint8)
+    return ((image[..., 0].astype(np.uint16) + image[..., 1] + image[..., 2]) // 3).astype(np.uint8)
 
 
 def _as_boxes(boxes) -> np.ndarray:
@@ -353,27 +364,24 @@ def _as_boxes(boxes) -> np.ndarray:
     return boxes
 
 
-def _similarity_2x2(source: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """The rotation-and-scale part of the least-squares similarity from ``source`` to each target.
+def _similarity_weights(source: np.ndarray) -> np.ndarray:
+    """Weights ``W`` with ``target.ravel() @ W.T == (a, b)``, the similarity from ``source``.
+
+    The least-squares similarity ``A = [[a, -b], [b, a]]`` minimising
+    ``sum_i |A (s_i - mean s) - (t_i - mean t)|^2`` has, on centred source points,
+    ``a = sum(s . t) / sum|s|^2`` and ``b = sum(s x t) / sum|s|^2`` (the target need not be
+    centred: the centred source sums to zero). It is the transform dlib finds with Umeyama's
+    SVD method; dlib too computes it in float64 and rounds it to float32.
 
     Args:
-        source: ``(P, 2)`` points.
-        targets: ``(N, P, 2)`` point sets.
+        source: ``(P, 2)`` points (the mean shape).
 
     Returns:
-        ``(N, 2, 2)`` float32 matrices ``[[a, -b], [b, a]]``: minimising
-        ``sum_i |A (s_i - mean s) - (t_i - mean t)|^2`` gives ``a = sum(s.t) / sum|s|^2`` and
-        ``b = sum(s x t) / sum|s|^2`` on centred points (the same transform as Umeyama's SVD
-        solution, which dlib uses; computed in float64 and rounded to float32 like dlib's).
+        ``(2, 2P)`` float64.
     """
-    src = source.astype(np.float64)
-    src = src - src.mean(axis=0)
-    dst = targets.astype(np.float64)
-    dst = dst - dst.mean(axis=1, keepdims=True)
-    norm = (src**2).sum()
-    a = (src * dst).sum(axis=(1, 2)) / norm
-    b = (src[:, 0] * dst[..., 1] - src[:, 1] * dst[..., 0]).sum(axis=1) / norm
-    return np.stack([np.stack([a, -b], -1), np.stack([b, a], -1)], axis=1).astype(np.float32)
+    centred = source.astype(np.float64) - source.astype(np.float64).mean(axis=0)
+    perpendicular = np.stack([-centred[:, 1], centred[:, 0]], axis=1)  # s x t = perp(s) . t
+    return np.stack([centred.ravel(), perpendicular.ravel()]) / (centred**2).sum()
 
 
 class ShapePredictor:
@@ -394,11 +402,16 @@ class ShapePredictor:
         # Flatten (tree, node) and (tree, leaf) so one fancy index picks a node of every tree.
         self._node_base = (np.arange(trees) * splits).astype(np.intp)
         self._leaf_base = (np.arange(trees) * (splits + 1)).astype(np.intp)
-        self._idx1 = model.split_idx1.reshape(stages, -1)
-        self._idx2 = model.split_idx2.reshape(stages, -1)
+        self._idx1 = model.split_idx1.reshape(stages, -1).astype(np.intp)  # intp: fastest take
+        self._idx2 = model.split_idx2.reshape(stages, -1).astype(np.intp)
         self._thresh = model.split_thresh.reshape(stages, -1)
         self._leaves = model.leaf_values.reshape(stages, trees * (splits + 1), -1)
         self._initial = model.initial_shape.reshape(-1)
+        self._anchors = model.anchor_idx.astype(np.intp)
+        self._weights = _similarity_weights(model.initial_shape)
+        # delta turned by A = [[a, -b], [b, a]] is a * (dx, dy) + b * (-dy, dx)
+        self._deltas = model.deltas
+        self._deltas_perp = np.stack([-model.deltas[..., 1], model.deltas[..., 0]], axis=-1)
 
     @property
     def num_parts(self) -> int:
@@ -429,53 +442,57 @@ class ShapePredictor:
         Returns:
             ``(N, P, 2)`` float64 (x, y) pixel positions (``(0, P, 2)`` for no boxes).
         """
-        gray = dlib_gray(image)
+        image = _check_image(image)
         boxes = np.asarray(boxes, dtype=np.float64)
         if boxes.size == 0:
             return np.zeros((0, self.num_parts, 2))
         boxes = _as_boxes(boxes)
-        origin, extent = boxes[:, :2], boxes[:, 2:] - boxes[:, :2]
+        origin, extent = boxes[:, None, :2], boxes[:, None, 2:] - boxes[:, None, :2]
         shape = np.tile(self._initial, (len(boxes), 1))  # (N, 2P) float32, [x0, y0, x1, ...]
         for stage in range(len(self._leaves)):
-            pixels = self._feature_pixels(gray, shape, stage, origin, extent)
+            pixels = self._feature_pixels(image, shape, stage, origin, extent)
             leaves = self._leaf_indices(stage, pixels)
-            corrections = self._leaves[stage][leaves]  # (N, T, 2P)
+            corrections = np.take(self._leaves[stage], leaves, axis=0)  # (N, T, 2P)
             corrections[:, 0] += shape  # dlib adds tree by tree: ((shape + c0) + c1) + ...
             shape = np.add.reduce(corrections, axis=1)  # a non-inner axis sums in order
         points = shape.reshape(len(boxes), -1, 2).astype(np.float64)
-        return points * extent[:, None] + origin[:, None]
+        return points * extent + origin
 
-    def _feature_pixels(self, gray, shape, stage, origin, extent) -> np.ndarray:
+    def _feature_pixels(self, image, shape, stage, origin, extent) -> np.ndarray:
         """Grey levels ``(N, F)`` float32 of a stage's feature pixels, placed on the current shape.
 
         Each feature point is its anchor landmark of the current shape plus its delta turned
         and scaled like the current shape is relative to the mean shape (float32, as dlib),
         then mapped from box to photo coordinates and rounded to the nearest pixel.
         """
-        model = self.model
-        current = shape.reshape(len(shape), -1, 2)
-        turn = _similarity_2x2(model.initial_shape, current)  # (N, 2, 2) float32
-        dx, dy = model.deltas[stage, :, 0], model.deltas[stage, :, 1]
-        anchors = current[:, model.anchor_idx[stage]]  # (N, F, 2)
-        px = (turn[:, 0, 0, None] * dx + turn[:, 0, 1, None] * dy) + anchors[..., 0]
-        py = (turn[:, 1, 0, None] * dx + turn[:, 1, 1, None] * dy) + anchors[..., 1]
-        x = np.floor(px.astype(np.float64) * extent[:, :1] + origin[:, :1] + 0.5)
-        y = np.floor(py.astype(np.float64) * extent[:, 1:] + origin[:, 1:] + 0.5)
-        height, width = gray.shape
-        inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-        values = gray[
-            np.where(inside, y, 0).astype(np.intp), np.where(inside, x, 0).astype(np.intp)
-        ]
+        a, b = (shape.astype(np.float64) @ self._weights.T).astype(np.float32).T[..., None, None]
+        anchors = np.take(
+            shape.reshape(len(shape), -1, 2), self._anchors[stage], axis=1
+        )  # (N, F, 2)
+        points = (a * self._deltas[stage] + b * self._deltas_perp[stage]) + anchors
+        pixel = np.floor(points.astype(np.float64) * extent + origin + 0.5)
+        height, width = image.shape[:2]
+        inside = (pixel >= 0).all(axis=-1) & (pixel[..., 0] < width) & (pixel[..., 1] < height)
+        rows = np.where(inside, pixel[..., 1], 0).astype(np.intp)
+        cols = np.where(inside, pixel[..., 0], 0).astype(np.intp)
+        values = image[rows, cols]
+        if values.ndim == 3:  # colour: dlib's grey level of just these pixels
+            values = values.sum(axis=-1, dtype=np.uint16) // 3
         return np.where(inside, values, 0).astype(np.float32)
 
     def _leaf_indices(self, stage: int, pixels: np.ndarray) -> np.ndarray:
-        """Descend all trees of a stage for all faces at once; return flat leaf indices (N, T)."""
-        node = np.zeros((len(pixels), len(self._node_base)), dtype=np.intp)
+        """Descend all trees of a stage for all faces at once; return flat leaf indices (N, T).
+
+        The comparisons of all nodes are made first (a few thousand, one NumPy step); the
+        descent then only looks up, level by level, the answer at each tree's current node.
+        """
+        go_right = np.take(pixels, self._idx1[stage], axis=1)
+        go_right -= np.take(pixels, self._idx2[stage], axis=1)
+        go_right = (go_right <= self._thresh[stage]).ravel()  # (N * T * S,)
+        at = np.arange(len(pixels))[:, None] * self._thresh.shape[1] + self._node_base
+        node = np.zeros(at.shape, dtype=np.intp)
         for _ in range(self.model.depth):
-            at = self._node_base + node
-            left = np.take_along_axis(pixels, self._idx1[stage][at], axis=1)
-            right = np.take_along_axis(pixels, self._idx2[stage][at], axis=1)
-            node = 2 * node + 1 + (left - right <= self._thresh[stage][at])
+            node = 2 * node + 1 + np.take(go_right, at + node)
         return self._leaf_base + node - self._splits
 
 
