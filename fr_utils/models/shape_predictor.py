@@ -398,7 +398,7 @@ class ShapePredictor:
     def __init__(self, model: ShapePredictorModel):
         self.model = model
         stages, trees, splits = model.split_idx1.shape
-        self._splits = splits
+        self._splits, self._depth = splits, model.depth
         # Flatten (tree, node) and (tree, leaf) so one fancy index picks a node of every tree.
         self._node_base = (np.arange(trees) * splits).astype(np.intp)
         self._leaf_base = (np.arange(trees) * (splits + 1)).astype(np.intp)
@@ -491,7 +491,7 @@ class ShapePredictor:
         go_right = (go_right <= self._thresh[stage]).ravel()  # (N * T * S,)
         at = np.arange(len(pixels))[:, None] * self._thresh.shape[1] + self._node_base
         node = np.zeros(at.shape, dtype=np.intp)
-        for _ in range(self.model.depth):
+        for _ in range(self._depth):
             node = 2 * node + 1 + np.take(go_right, at + node)
         return self._leaf_base + node - self._splits
 
