@@ -6,10 +6,14 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from fr_utils.images import load_image
+from fr_utils.models import dlib_chip
 from fr_utils.models.dlib_chip import DLIB_TEMPLATE_5, dlib_chip_transform, extract_dlib_chip
 from workbook import data_path, weights_path
+
+PUBLIC_DOMAIN = sorted(p for p in data_path("faces/public_domain").rglob("*") if p.is_file())
 
 
 def test_landmarks_on_the_template_give_dlibs_half_pixel_shift():
@@ -57,16 +61,20 @@ def dlib():
 
 @pytest.fixture(scope="module")
 def dlib_faces(dlib):
-    """(photo, dlib 5-point detection) for LFW photos (faces small enough for no pyramid)."""
+    """(photo, dlib 5-point detection): LFW photos (small faces: dlib samples the photo itself),
+    the public-domain portraits and an LFW photo enlarged 6x (big faces: dlib samples an image
+    pyramid, one and two levels down)."""
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(weights_path("dlib_shape_predictor_5")))
+    lfw = sorted(data_path("faces/lfw").glob("*/*_0001.jpg"))[::500]
+    photos = [load_image(path) for path in lfw + PUBLIC_DOMAIN]
+    photos.append(np.asarray(Image.fromarray(photos[0]).resize((1500, 1500))))
     faces = []
-    for path in sorted(data_path("faces/lfw").glob("*/*_0001.jpg"))[::500]:
-        photo = load_image(path)
-        rects = detector(photo, 1)
+    for photo in photos:
+        rects = detector(photo, 1 if max(photo.shape) < 800 else 0)
         if len(rects):
             faces.append((photo, predictor(photo, rects[0])))
-    assert len(faces) >= 8
+    assert len(faces) >= 12
     return faces
 
 
@@ -85,12 +93,18 @@ def test_transform_matches_dlibs_face_chip_details(dlib, dlib_faces):
 
 
 def test_chip_pixels_match_dlibs_get_face_chip(dlib, dlib_faces):
-    differences = []
+    differences, pyramid_levels = [], set()
     for photo, detection in dlib_faces:
+        rect = dlib.get_face_chip_details(detection, 150, 0.25).rect
+        rect, levels = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()]), 0
+        while dlib_chip._area(rect := dlib_chip._rect_down(rect)) > 150 * 150:
+            levels += 1
+        pyramid_levels.add(levels)
         landmarks = np.array([(p.x, p.y) for p in detection.parts()], float)
         theirs = np.asarray(dlib.get_face_chip(photo, detection, 150, 0.25), dtype=np.int16)
         differences.append(np.abs(extract_dlib_chip(photo, landmarks) - theirs))
     differences = np.stack(differences)
     mean, largest = differences.mean(), differences.max()
     print(f"\nchip |diff| vs dlib.get_face_chip: mean {mean:.4f}, max {largest}")
+    assert pyramid_levels >= {0, 1, 2}  # the photo itself, one and two levels down
     assert differences.mean() < 0.01 and (differences == 0).mean() > 0.999
