@@ -30,16 +30,23 @@ import numpy as np
 __all__ = ["BOX_MAPPING", "dlib_box_from_mtcnn", "fit_box_mapping"]
 
 #: Fitted by `fit_box_mapping` (see the module docstring): the frame used, the centre offset
-#: (dx, dy) and the size factor k, in units of the frame's scale.
-BOX_MAPPING = {"frame": "box", "dx": 0.0, "dy": 0.0, "k": 1.0}
+#: (dx, dy) and the size factor k, in units of the frame's scale. Fit: 1,363 LFW photos of
+#: people in no view-2 pair (the "landmarks" frame beat the "box" frame there: 0.81 vs 1.21 px).
+#: Held out (386 photos of the evaluation folds), ours on the mapped MTCNN box vs dlib's
+#: predictor on dlib's HOG box, mean over the points of a face, then over faces:
+#: 68-point 0.84 px (median 0.62, 95th percentile 1.76, max 9.6; 2.1 % of the eye distance),
+#: 5-point 0.49 px (max 2.6). dlib rounds its points to whole pixels, which alone accounts for
+#: about 0.38 px; MTCNN's box made square without the mapping gives 1.21 and 0.51 px.
+BOX_MAPPING = {"frame": "landmarks", "dx": -0.0753, "dy": -0.0668, "k": 2.4231}
 
 
 def _frames(boxes: np.ndarray, landmarks: np.ndarray, frame: str) -> tuple[np.ndarray, np.ndarray]:
     """Centre ``(N, 2)`` and scale ``(N,)`` of MTCNN detections in one of two frames.
 
     ``"box"``: the box centre and ``sqrt(width * height)``. ``"landmarks"``: the mean of the
-    five landmarks and the distance from the eyes' midpoint to the mouth corners' midpoint
-    (both barely move when MTCNN's box jitters).
+    five landmarks, and the geometric mean of the eye distance and the eyes-to-mouth distance
+    (a face turned sideways shortens the first, one tilted forward the second; their product
+    changes less). Landmarks barely move when MTCNN's box jitters.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     landmarks = np.asarray(landmarks, dtype=np.float64).reshape(-1, 5, 2)
@@ -48,7 +55,9 @@ def _frames(boxes: np.ndarray, landmarks: np.ndarray, frame: str) -> tuple[np.nd
         return centre, np.sqrt(boxes[:, 2] * boxes[:, 3])
     if frame == "landmarks":
         eyes, mouth = landmarks[:, :2].mean(axis=1), landmarks[:, 3:].mean(axis=1)
-        return landmarks.mean(axis=1), np.linalg.norm(mouth - eyes, axis=1)
+        eye_distance = np.linalg.norm(landmarks[:, 1] - landmarks[:, 0], axis=1)
+        scale = np.sqrt(eye_distance * np.linalg.norm(mouth - eyes, axis=1))
+        return landmarks.mean(axis=1), scale
     raise ValueError(f"frame must be 'box' or 'landmarks', got {frame!r}")
 
 
