@@ -448,9 +448,11 @@ class ShapePredictor:
             return np.zeros((0, self.num_parts, 2))
         boxes = _as_boxes(boxes)
         origin, extent = boxes[:, None, :2], boxes[:, None, 2:] - boxes[:, None, :2]
+        size = np.array(image.shape[1::-1], dtype=np.uintp)  # (W, H)
+        rows = np.ascontiguousarray(image).reshape((int(size[0] * size[1]),) + image.shape[2:])
         shape = np.tile(self._initial, (len(boxes), 1))  # (N, 2P) float32, [x0, y0, x1, ...]
         for stage in range(len(self._leaves)):
-            pixels = self._feature_pixels(image, shape, stage, origin, extent)
+            pixels = self._feature_pixels(rows, size, shape, stage, origin, extent)
             leaves = self._leaf_indices(stage, pixels)
             corrections = np.take(self._leaves[stage], leaves, axis=0)  # (N, T, 2P)
             corrections[:, 0] += shape  # dlib adds tree by tree: ((shape + c0) + c1) + ...
@@ -458,33 +460,33 @@ class ShapePredictor:
         points = shape.reshape(len(boxes), -1, 2).astype(np.float64)
         return points * extent + origin
 
-    def _feature_pixels(self, image, shape, stage, origin, extent) -> np.ndarray:
+    def _feature_pixels(self, pixels, size, shape, stage, origin, extent) -> np.ndarray:
         """Grey levels ``(N, F)`` float32 of a stage's feature pixels, placed on the current shape.
 
         Each feature point is its anchor landmark of the current shape plus its delta turned
         and scaled like the current shape is relative to the mean shape (float32, as dlib),
         then mapped from box to photo coordinates and rounded to the nearest pixel.
+
+        Args:
+            pixels: the photo as ``(H * W,)`` grey or ``(H * W, 3)`` RGB rows.
+            size: ``(W, H)`` as unsigned integers.
         """
         a, b = (shape.astype(np.float64) @ self._weights.T).astype(np.float32).T[..., None, None]
-        anchors = np.take(
-            shape.reshape(len(shape), -1, 2), self._anchors[stage], axis=1
-        )  # (N, F, 2)
-        points = (a * self._deltas[stage] + b * self._deltas_perp[stage]) + anchors
-        pixel = np.floor(points.astype(np.float64) * extent + origin + 0.5)
-        height, width = image.shape[:2]
-        inside = (pixel >= 0).all(axis=-1) & (pixel[..., 0] < width) & (pixel[..., 1] < height)
-        rows = np.where(inside, pixel[..., 1], 0).astype(np.intp)
-        cols = np.where(inside, pixel[..., 0], 0).astype(np.intp)
-        values = image[rows, cols]
+        anchors = np.take(shape.reshape(len(shape), -1, 2), self._anchors[stage], axis=1)
+        points = (a * self._deltas[stage] + b * self._deltas_perp[stage]) + anchors  # (N, F, 2)
+        xy = np.floor(points.astype(np.float64) * extent + origin + 0.5).astype(np.intp)
+        inside = (xy.view(np.uintp) < size).all(axis=-1)  # a negative index wraps to a huge one
+        flat = np.where(inside, xy[..., 1] * int(size[0]) + xy[..., 0], 0)
+        values = np.take(pixels, flat, axis=0)
         if values.ndim == 3:  # colour: dlib's grey level of just these pixels
             values = values.sum(axis=-1, dtype=np.uint16) // 3
-        return np.where(inside, values, 0).astype(np.float32)
+        return np.multiply(values, inside, dtype=np.float32)  # outside the photo: 0
 
     def _leaf_indices(self, stage: int, pixels: np.ndarray) -> np.ndarray:
         """Descend all trees of a stage for all faces at once; return flat leaf indices (N, T).
 
-        The comparisons of all nodes are made first (a few thousand, one NumPy step); the
-        descent then only looks up, level by level, the answer at each tree's current node.
+        All node comparisons are made first (a few thousand, one NumPy step); the descent then
+        only looks up, depth by depth, the answer at each tree's current node.
         """
         go_right = np.take(pixels, self._idx1[stage], axis=1)
         go_right -= np.take(pixels, self._idx2[stage], axis=1)
