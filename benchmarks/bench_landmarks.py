@@ -10,8 +10,8 @@ For each predictor (68 and 5 points) it prints the median milliseconds per face 
 
 on the faces dlib's HOG detector finds in LFW photos, plus the time to load the model: the
 first read of the ``.dat`` file (parse) and a later process (the ``.npz`` cache). Both run
-single-threaded. Timings are wall-clock medians, inflated on a shared machine: the load
-average is printed with them.
+single-threaded. Timings are wall-clock medians (and minima) over all runs of all faces,
+inflated on a shared machine: the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def median_ms(function, reps: int, *args) -> float:
+def times_ms(function, reps: int, *args) -> np.ndarray:
     function(*args)  # warm-up
     times = []
     for _ in range(reps):
         start = time.perf_counter()
         function(*args)
         times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    return 1e3 * np.array(times)
 
 
 def faces_with_dlib_boxes(n_photos: int):
@@ -81,14 +81,12 @@ def bench(num_parts: int, faces, reps: int) -> None:
     single, batched, reference = [], [], []
     for photo, rect in faces:
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
-        single.append(median_ms(ours.predict, reps, photo, box))
-        batched.append(median_ms(ours.predict_many, reps, photo, [box] * 8) / 8)
-        reference.append(median_ms(theirs, reps, photo, rect))
+        single.append(times_ms(ours.predict, reps, photo, box))
+        batched.append(times_ms(ours.predict_many, reps, photo, [box] * 8) / 8)
+        reference.append(times_ms(theirs, reps, photo, rect))
     parsed, cached = load_times(num_parts)
-    print(
-        f"{num_parts:>2}-point | {np.median(single):7.2f} | {np.median(batched):9.2f} |"
-        f" {np.median(reference):6.2f} | {parsed:6.1f} s | {cached:6.2f} s"
-    )
+    cells = [f"{np.median(t):6.2f} ({np.min(t):5.2f})" for t in (single, batched, reference)]
+    print(f"{num_parts:>2}-point | " + " | ".join(cells) + f" | {parsed:5.1f} s | {cached:5.2f} s")
 
 
 def main() -> None:
@@ -103,7 +101,8 @@ def main() -> None:
     faces = faces_with_dlib_boxes(args.photos)
     print(f"{len(faces)} faces (LFW, dlib HOG boxes), median of {args.reps} runs each")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print("points  | ours ms | ours x8 ms | dlib ms | parse    | npz cache")
+    print("ms per face, median (min) | parse: first read of the .dat | npz cache: later loads")
+    print("points   | ours           | ours, 8 at once | dlib           | parse   | npz cache")
     for num_parts in (68, 5):
         bench(num_parts, faces, args.reps)
     print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -101,6 +101,9 @@ def test_integer_stream_matches_reading_one_integer_at_a_time():
     assert sequential == values
     for block in (1, 7, 64, 4096, 10**6):  # the guessed walks must not change the answer
         assert integer_stream(data, block=block).tolist() == values
+    small = [-(2**23), 2**24 - 1, 0, -5] * 100  # at most three value bytes: int32 is enough
+    decoded = integer_stream(b"".join(_int(v) for v in small))
+    assert decoded.dtype == np.int32 and decoded.tolist() == small
 
 
 def test_integer_stream_rejects_truncation_and_bad_control_bytes():

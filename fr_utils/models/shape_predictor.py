@@ -31,6 +31,13 @@ To reproduce dlib's numbers (``dlib/image_processing/shape_predictor.h``), the d
 * dlib returns landmarks rounded to whole pixels; `ShapePredictor.predict` returns them
   unrounded (``np.floor(p + 0.5)`` gives dlib's).
 
+Usage with our MTCNN detector (the predictors want dlib-style boxes, see
+`fr_utils.models.box_mapping`)::
+
+    faces = detect_faces(photo)
+    boxes = dlib_box_from_mtcnn([f.box for f in faces], [f.landmarks for f in faces])
+    points = load_shape_predictor(68).predict_many(photo, boxes)  # (faces, 68, 2)
+
 The ``.dat`` file is dlib's serialization of the predictor: nothing but dlib integers and
 floats (see `fr_utils.dlib_format.integer_stream`), laid out as: a version (1), the initial
 shape (a float matrix), for each stage its trees (splits ``idx1, idx2, thresh``, then the
