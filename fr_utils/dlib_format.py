@@ -18,6 +18,10 @@ bookkeeping flags) carry no parameters; this reader finds the next layer record 
 its length-prefixed version string and parses the record field by field.
 `read_dlib_network` returns the layers in file order; `dlib_resnet` builds a Keras
 model from them.
+
+Files made of nothing but dlib integers and floats (the shape predictors, read by
+`fr_utils.models.shape_predictor`) are decoded all at once by `integer_stream` and
+`floats_from_pairs`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DlibFormatError", "DlibLayer", "read_dlib_network"]
+__all__ = [
+    "DlibFormatError",
+    "DlibLayer",
+    "floats_from_pairs",
+    "integer_stream",
+    "read_dlib_network",
+]
 
 
 class DlibFormatError(ValueError):
