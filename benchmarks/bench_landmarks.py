@@ -42,8 +42,8 @@ def faces_with_dlib_boxes(n_photos: int):
     """``[(photo, dlib.rectangle)]`` for the first face dlib's HOG finds in LFW photos."""
     import dlib
 
-    from fr_utils.images import load_image
     from workbook import data_path
+    from workbook.images import load_image
 
     detector = dlib.get_frontal_face_detector()
     faces = []

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fr_utils.images import load_image
 from fr_utils.models import dlib_chip
 from fr_utils.models.dlib_chip import DLIB_TEMPLATE_5, dlib_chip_transform, extract_dlib_chip
 from workbook import data_path, weights_path
+from workbook.images import load_image
 
 PUBLIC_DOMAIN = sorted(p for p in data_path("faces/public_domain").rglob("*") if p.is_file())
 

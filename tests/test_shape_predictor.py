@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fr_utils.dlib_format import DlibFormatError, _Reader, floats_from_pairs, integer_stream
-from fr_utils.images import load_image
 from fr_utils.models import shape_predictor as sp_module
+from fr_utils.models.dlib_format import DlibFormatError, _Reader, floats_from_pairs, integer_stream
 from fr_utils.models.shape_predictor import (
     ShapePredictor,
     ShapePredictorModel,
@@ -24,6 +23,7 @@ from fr_utils.models.shape_predictor import (
     read_shape_predictor,
 )
 from workbook import data_path, weights_path
+from workbook.images import load_image
 
 PUBLIC_DOMAIN = sorted(p for p in data_path("faces/public_domain").rglob("*") if p.is_file())
 

@@ -155,7 +155,7 @@ def collect_detections(paths: list[str], lfw_root: Path) -> dict[str, np.ndarray
     import dlib
 
     from fr_utils.detection import detect_faces
-    from fr_utils.images import load_image
+    from workbook.images import load_image
 
     hog = dlib.get_frontal_face_detector()
     kept = {"paths": [], "boxes": [], "landmarks": [], "dlib_boxes": []}
@@ -187,8 +187,8 @@ def landmark_errors(detections: dict, mapping: dict, lfw_root: Path, num_parts: 
     """
     import dlib
 
-    from fr_utils.images import load_image
     from fr_utils.models.shape_predictor import load_shape_predictor
+    from workbook.images import load_image
     from workbook.resources import weights_path
 
     ours = load_shape_predictor(num_parts)

@@ -39,7 +39,7 @@ Usage with our MTCNN detector (the predictors want dlib-style boxes, see
     points = load_shape_predictor(68).predict_many(photo, boxes)  # (faces, 68, 2)
 
 The ``.dat`` file is dlib's serialization of the predictor: nothing but dlib integers and
-floats (see `fr_utils.dlib_format.integer_stream`), laid out as: a version (1), the initial
+floats (see `fr_utils.models.dlib_format.integer_stream`), laid out as: a version (1), the initial
 shape (a float matrix), for each stage its trees (splits ``idx1, idx2, thresh``, then the
 leaf vectors), then the anchor indices and the deltas of every stage's feature pixels.
 """
@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fr_utils.dlib_format import DlibFormatError, floats_from_pairs, integer_stream
+from fr_utils.models.dlib_format import DlibFormatError, floats_from_pairs, integer_stream
 
 __all__ = [
     "PARTS_68",
