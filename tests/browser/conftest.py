@@ -1,5 +1,6 @@
 """Fixtures of the real-browser tests: Debian's Chromium driven by Playwright, and a folder of
-screenshots kept as test artefacts (``build/screenshots/``; printed at the end of the run).
+screenshots kept as test artefacts (``build/screenshots/``; the repository's conftest.py
+lists them at the end of the run).
 
 Playwright cannot download its own browser here, so it launches the system one
 (``/usr/bin/chromium``, ``apt-get install chromium``; ``.ci/run`` installs it). Without it
@@ -9,7 +10,6 @@ the tests are skipped on a developer's machine and fail in CI (``CI`` set).
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-_SESSION_START = time.time()
 
 
 def _unavailable(reason: str):
@@ -65,15 +64,3 @@ def screenshots() -> Path:
     """The folder where browser tests keep their screenshots."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-def pytest_terminal_summary(terminalreporter):
-    """Say where this run's screenshots are (also under pytest-xdist, whose workers are quiet)."""
-    if not SCREENSHOTS.is_dir():
-        return
-    fresh = sorted(p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= _SESSION_START)
-    if fresh:
-        terminalreporter.write_sep("-", "browser screenshots")
-        terminalreporter.write_line(f"{len(fresh)} screenshots in {SCREENSHOTS}:")
-        for path in fresh:
-            terminalreporter.write_line(f"  {path.name}")
