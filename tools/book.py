@@ -44,12 +44,17 @@ MATHJAX_QUERY = "config=TeX-AMS-MML_HTMLorMML-full,Safe,local/workbook"
 #: `jupyter-server-mathjax` ships only the STIX-Web fonts: tell MathJax to use them instead
 #: of looking for its default TeX fonts (which would be 404s) or image fonts. Its "blank"
 #: test font is ``url('about:blank')``, which Chromium refuses with a console error; a
-#: ``local()`` font that does not exist fails just as well, silently.
+#: ``local()`` font that does not exist fails just as well, silently. The hidden MathML copy
+#: of each formula (for screen readers) would ask for TeX fonts that the package does not
+#: ship (404s, e.g. for \mathcal): it is invisible, so it keeps the page's font.
 MATHJAX_LOCAL_CONFIG = """\
 MathJax.Hub.Config({
   "HTML-CSS": {
     availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
-    styles: {"@font-face": {"font-family": "MathJax_Blank", src: "local('MathJax_Blank')"}}
+    styles: {
+      "@font-face": {"font-family": "MathJax_Blank", src: "local('MathJax_Blank')"},
+      ".MJX_Assistive_MathML, .MJX_Assistive_MathML *": {"font-family": "inherit !important"}
+    }
   },
   messageStyle: "none"
 });

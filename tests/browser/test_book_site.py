@@ -23,8 +23,9 @@ import book  # noqa: E402
 pytestmark = pytest.mark.browser
 
 ENTRIES = book.reading_order(book.README.read_text())
-#: The landing page and two notebooks: 01 (formulas, ROC plots) and 05 (photos, the panel).
-PAGES = ["index.html", "01_one_shot_learning.html", "05_face_recognition_system.html"]
+#: The landing page and two notebooks: 04 (the most formulas, \mathcal among them, ROC plots)
+#: and 05 (photos, the widget panel).
+PAGES = ["index.html", "04_verification_binary.html", "05_face_recognition_system.html"]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ MATHJAX = f'<script src="mathjax/MathJax.js?{book.MATHJAX_QUERY}"></script>'
 PAGES = {
     "clean.html": f'{MATHJAX}<p id="top">A formula \\(a^2 + b^2\\).</p>'
     '<a href="other.html#top">a link</a>',
+    "fonts.html": f"{MATHJAX}<p>Every alphabet: \\(\\mathcal{{L}} \\mathbb{{R}} \\mathfrak{{g}}"
+    " \\mathscr{S} \\boldsymbol{x}\\)</p>",
     "other.html": '<p id="top">other</p><img src="pixel.png" alt="pixel">',
     "no_image.html": '<img src="missing.png" alt="missing">',
     "script_error.html": "<script>undefinedFunction()</script>",
@@ -67,6 +69,7 @@ def _problems(browser, url, screenshots, expect_math=False):
 def test_a_clean_page_has_no_problem(faulty_site, browser, screenshots):
     assert _problems(browser, faulty_site + "clean.html", screenshots, expect_math=True) == []
     assert _problems(browser, faulty_site + "other.html", screenshots) == []
+    assert _problems(browser, faulty_site + "fonts.html", screenshots, expect_math=True) == []
 
 
 @pytest.mark.parametrize(
