@@ -67,7 +67,7 @@ BOOK_CSS = """\
 .MathJax span.math { overflow: visible; max-width: none; }
 """
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_NOTE = "[An interactive panel: open this notebook in JupyterLab, Colab or Binder to use it.]"
+WIDGET_NOTE = "[Interactive panel: launch this page (rocket icon) to use it.]"
 _BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)[ \t]*\n?")
 
 
