@@ -206,7 +206,7 @@ def cmd_execute(stems):
 
 def cmd_run(stems):
     """Execute every notebook into build/, render HTML and print notebook, status, seconds."""
-    from nbconvert import HTMLExporter
+    from book import html_exporter, run_index  # tools/book.py: offline HTML, build/index.html
 
     out = ROOT / "build"
     out.mkdir(exist_ok=True)
@@ -222,7 +222,7 @@ def cmd_run(stems):
             print(str(error)[-2000:], flush=True)
         seconds = time.time() - start
         _write(nb, out / f"{src.stem}.ipynb")
-        html, _ = HTMLExporter().from_notebook_node(nb)
+        html, _ = html_exporter(out).from_notebook_node(nb)
         (out / f"{src.stem}.html").write_text(html)
         rows.append((src.stem, status, seconds))
         print(f"  {status} in {seconds:.0f} s -> build/{src.stem}.html", flush=True)
@@ -230,6 +230,7 @@ def cmd_run(stems):
     print(f"\n{'notebook':<{width}}  {'status':<10}  seconds")
     for stem, status, seconds in rows:
         print(f"{stem:<{width}}  {status:<10}  {seconds:7.1f}")
+    print(f"\nindex of the executed notebooks: {run_index(rows, out).relative_to(ROOT)}")
     if any(r[1] != "ok" for r in rows):
         raise SystemExit(1)
 
