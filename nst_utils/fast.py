@@ -72,8 +72,8 @@ def _build(key: str):
         return tf.function(lambda x: model(x, training=False), input_signature=[images])
     model = magenta.style_transformer(precision=key)
     vectors = tf.TensorSpec([None, 1, 1, magenta.STYLE_DIM], tf.float32)
-    # Measured (benchmarks/bench_fast_nst.py): XLA's jit_compile was not faster on CPU, and
-    # it would recompile for every new image size, so the graph runs without it.
+    # Measured (benchmarks/bench_fast_nst.py, 2 cores): XLA's jit_compile was about 2x slower
+    # on CPU and recompiles for every new image size, so the graph runs without it.
     signature = [images, vectors]
     return tf.function(lambda x, s: model([x, s], training=False), input_signature=signature)
 
