@@ -5,7 +5,11 @@ LiteRT (``ai-edge-litert``, the `test` extra) runs the original ``.tflite`` file
 here: it is the reference the Keras rebuild is compared with.
 """
 
+import json
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -333,7 +337,13 @@ def test_style_vector_is_a_fresh_array_each_time():
 def test_networks_load_once_across_threads(monkeypatch):
     built = []
     monkeypatch.setattr(fast, "_CACHE", {})
-    monkeypatch.setattr(fast, "_build", lambda key: built.append(key) or object())
+
+    def slow_build(key):  # slow enough for the threads to overlap without the lock
+        time.sleep(0.05)
+        built.append(key)
+        return object()
+
+    monkeypatch.setattr(fast, "_build", slow_build)
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(fast._compiled("predict"))) for _ in range(8)
@@ -387,8 +397,6 @@ def test_corrupt_network_file_raises_a_format_error(tmp_path):
 
 
 def test_cli_fast_writes_a_png(tmp_path, capsys):
-    import json
-
     out = tmp_path / "fast.png"
     args = ["stylize", str(BERN), str(STARRY), "-o", str(out), "--size", "96"]
     assert main([*args, "--fast", "--strength", "0.7"]) == 0
@@ -401,3 +409,21 @@ def test_cli_fast_writes_a_png(tmp_path, capsys):
     assert "strength" in capsys.readouterr().err
     assert main([*args, "--strength", "0.5"]) == 2  # without --fast
     assert "--fast" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_fast_end_to_end_in_a_new_process(tmp_path):
+    small = tmp_path / "small.png"
+    Image.open(photo("chiffchaff_bird")).convert("RGB").resize((80, 60)).save(small)
+    out = tmp_path / "out.png"
+    command = [sys.executable, "-m", "nst_utils", "stylize", str(small), str(SCREAM)]
+    result = subprocess.run(
+        [*command, "-o", str(out), "--fast", "--size", "80"],
+        capture_output=True,
+        text=True,
+        cwd=resources.repo_root(),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "wrote" in result.stdout
+    with Image.open(out) as image:
+        assert image.size == (80, 60)
