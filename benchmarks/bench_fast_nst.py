@@ -141,17 +141,17 @@ def end_to_end_cases():
     crops = [(255 * square(path, 384)).astype(np.uint8) for path in paths]  # one size: a batch
     vector = nst_utils.style_vector(painting)
 
-    def each(images, style):
-        return lambda: [nst_utils.fast_stylize(image, style, size=None) for image in images]
+    def each(images, style, size=None):
+        return lambda: [nst_utils.fast_stylize(image, style, size=size) for image in images]
 
-    def listed(images, style):
-        return lambda: nst_utils.fast_stylize(images, style, size=None)
+    def listed(images, style, size=None):
+        return lambda: nst_utils.fast_stylize(images, style, size=size)
 
     return [
         ("fast_stylize 384x384 arrays + style vector, 4 calls", each(crops, vector), 4),
         ("fast_stylize 384x384 arrays + style vector, list of 4", listed(crops, vector), 4),
-        ("fast_stylize JPEG photo + painting paths, 4 calls", each(paths, painting), 4),
-        ("fast_stylize JPEG photo + painting paths, list of 4", listed(paths, painting), 4),
+        ("fast_stylize JPEG photo + painting paths, 4 calls", each(paths, painting, 384), 4),
+        ("fast_stylize JPEG photo + painting paths, list of 4", listed(paths, painting, 384), 4),
     ]
 
 

@@ -43,6 +43,12 @@ PRECISIONS = tuple(magenta.TRANSFER_WEIGHTS)
 # multiple of 4 comes back at exactly its size.
 _MULTIPLE = 4
 
+# Most pixels per forward pass. Measured on 2 CPU cores (benchmarks/bench_fast_nst.py): batches
+# of small photos are faster per image (the ~300 operations' fixed cost is shared), but beyond
+# about two 256x256 photos per pass the activations outgrow the caches and a batch becomes
+# slower per image than one photo at a time (at 384x384, batch 4 took 1.2-1.4x as long).
+_BATCH_PIXELS = 2 * 256 * 256
+
 _LOCK = threading.Lock()
 _CACHE: dict[str, Callable] = {}
 
@@ -190,8 +196,10 @@ def _batches(photos: list[np.ndarray]) -> list[_Batch]:
 def _transfer(batch: _Batch, vectors: np.ndarray, precision: str, batch_size: int):
     """Run the transfer network over ``batch`` in chunks; yield ``(position, uint8 image)``."""
     network = _compiled(precision)
-    for start in range(0, len(batch.positions), batch_size):
-        stop = start + batch_size
+    height, width = batch.pixels.shape[1:3]
+    step = max(1, min(batch_size, _BATCH_PIXELS // (height * width)))
+    for start in range(0, len(batch.positions), step):
+        stop = start + step
         chunk = batch.positions[start:stop]
         styles = vectors[chunk].reshape(len(chunk), 1, 1, -1)
         out = np.asarray(network(tf.constant(batch.pixels[start:stop]), tf.constant(styles)))
@@ -213,8 +221,10 @@ def fast_stylize(
 
     Args:
         content: the photo: a path, PIL image or ``(H, W, 3)`` array (uint8, or float in
-            ``[0, 255]`` as everywhere in `nst_utils`), or a list of them (a list in, a list out;
-            photos of the same size after resizing run as batches, faster per image).
+            ``[0, 255]`` as everywhere in `nst_utils`), or a list of them (a list in, a list out).
+            A list is faster per image than one call per photo: the painting is read and its
+            style vector predicted once, the photos' own style vectors (``strength < 1``) in one
+            batch, and small photos of the same size run through the network together.
         style: a painting (same kinds), a style vector from `style_vector`, or a list of
             paintings / vectors to blend (see ``weights``).
         strength: how much of the painting's style, in ``[0, 1]``: the network gets
@@ -225,7 +235,8 @@ def fast_stylize(
             size. The network is fully convolutional: larger sizes give finer brush strokes
             relative to the picture, and time grows with the pixel count.
         precision: transfer network weights, ``"fp16"`` (default) or ``"int8"``.
-        batch_size: photos per forward pass.
+        batch_size: at most this many photos per forward pass; fewer for large photos (at
+            most about 131 000 pixels per pass, where batching stopped paying on a CPU).
 
     Returns:
         ``(H, W, 3)`` uint8 RGB with ``max(H, W) == size`` (or a list of them for a list in).

@@ -427,3 +427,22 @@ def test_cli_fast_end_to_end_in_a_new_process(tmp_path):
     assert "wrote" in result.stdout
     with Image.open(out) as image:
         assert image.size == (80, 60)
+
+
+def test_batches_hold_small_photos_together_and_large_ones_apart(monkeypatch):
+    """Batching pays on a CPU only while a pass stays small (fast._BATCH_PIXELS)."""
+    calls = []
+
+    def network(pixels, styles):
+        calls.append(int(pixels.shape[0]))
+        return pixels
+
+    monkeypatch.setattr(fast, "_compiled", lambda key: network)
+    vector = np.zeros(100, np.float32)
+    small = [np.full((64, 64, 3), 100, np.uint8)] * 3
+    large = [np.full((384, 384, 3), 100, np.uint8)] * 3
+    fast.fast_stylize(small, vector, size=None, batch_size=4)
+    assert calls == [3]
+    calls.clear()
+    fast.fast_stylize(large, vector, size=None, batch_size=4)
+    assert calls == [1, 1, 1]
