@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from nst_utils.images import load_image, to_uint8
+from nst_utils.images import load_float_image, to_uint8
 from nst_utils.models import magenta
 
 __all__ = ["DEFAULT_SIZE", "PRECISIONS", "blend_styles", "fast_stylize", "style_vector"]
@@ -86,7 +86,7 @@ def _build(key: str):
 
 def _style_crop(source) -> np.ndarray:
     """The predictor's input: shorter side resized to 256 px, centre crop, ``[0, 1]``."""
-    image = Image.fromarray(to_uint8(load_image(source)))
+    image = Image.fromarray(to_uint8(load_float_image(source)))
     scale = magenta.STYLE_SIZE / min(image.size)
     width, height = (max(magenta.STYLE_SIZE, round(side * scale)) for side in image.size)
     image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -253,7 +253,7 @@ def fast_stylize(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     single = not isinstance(content, (list, tuple))
-    photos = [load_image(photo, size) for photo in ([content] if single else content)]
+    photos = [load_float_image(photo, size) for photo in ([content] if single else content)]
     if not photos:
         return []
     styles = list(style) if isinstance(style, (list, tuple)) else [style]

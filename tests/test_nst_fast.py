@@ -277,7 +277,7 @@ def test_transfer_network_accepts_any_size(transformer):
 
 def test_fast_stylize_paints_the_photo():
     out = nst_utils.fast_stylize(BERN, STARRY, size=128)
-    content = nst_utils.load_image(BERN, 128)
+    content = nst_utils.load_float_image(BERN, 128)
     assert out.shape == content.shape and out.dtype == np.uint8
     difference = np.abs(out.astype(np.float32) - content).mean()
     assert 10 < difference < 120  # restyled, not blank and not the photo itself
@@ -286,7 +286,7 @@ def test_fast_stylize_paints_the_photo():
 
 
 def test_strength_zero_is_the_photos_own_style():
-    content = nst_utils.load_image(BERN, 128)
+    content = nst_utils.load_float_image(BERN, 128)
     own = nst_utils.fast_stylize(content, nst_utils.style_vector(content), size=None)
     zero_starry = nst_utils.fast_stylize(content, STARRY, strength=0.0, size=None)
     zero_scream = nst_utils.fast_stylize(content, SCREAM, strength=0.0, size=None)
@@ -297,7 +297,7 @@ def test_strength_zero_is_the_photos_own_style():
 
 
 def test_strength_interpolates_style_vectors():
-    content = nst_utils.load_image(BERN, 128)
+    content = nst_utils.load_float_image(BERN, 128)
     mixed = 0.3 * nst_utils.style_vector(STARRY) + 0.7 * nst_utils.style_vector(content)
     expected = nst_utils.fast_stylize(content, mixed, size=None)
     np.testing.assert_array_equal(nst_utils.fast_stylize(content, STARRY, 0.3, size=None), expected)
@@ -318,7 +318,7 @@ def test_blending_two_styles():
 
 def test_a_list_of_photos_runs_in_batches_and_keeps_its_order():
     photos = [photo("bern_from_north"), photo("yosemite_bridalveil_fall"), photo("chiffchaff_bird")]
-    photos.append(nst_utils.load_image(photo("bern_from_north"), 100))  # another size
+    photos.append(nst_utils.load_float_image(photo("bern_from_north"), 100))  # another size
     batched = nst_utils.fast_stylize(photos, STARRY, size=100, batch_size=2)
     for image, result in zip(photos, batched, strict=True):
         alone = nst_utils.fast_stylize(image, STARRY, size=100)
