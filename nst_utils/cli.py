@@ -2,6 +2,8 @@
 
 A thin layer over `nst_utils.stylize`: it parses the options, runs the optimisation with a
 progress bar on stderr, saves the PNG with every parameter in its metadata, and prints one line.
+With ``--fast [--strength S]`` it runs `nst_utils.fast_stylize` instead (one forward pass of
+Magenta's networks; the optimisation options are ignored).
 Bad input (a missing file, a non-image, a bad size or layer name) ends with exit status 2 and a
 one-line ``error:`` message instead of a traceback.
 """
@@ -68,7 +70,34 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backbone", choices=BACKBONES, default="vgg16_hed")
     run.add_argument("--seed", type=int, default=0, help="seed of the noise start image")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--fast", action="store_true", help="fast arbitrary style transfer (one forward pass)"
+    )
+    run.add_argument(
+        "--strength", type=float, help="with --fast: amount of style in [0, 1] (default 1)"
+    )
     return parser
+
+
+def _fast(args) -> str:
+    import nst_utils
+    from nst_utils.images import save_image
+
+    start = time.perf_counter()
+    strength = 1.0 if args.strength is None else args.strength
+    image = nst_utils.fast_stylize(args.content, args.style, strength, size=args.size)
+    seconds = time.perf_counter() - start
+    metadata = {
+        "method": "fast (Ghiasi et al. 2017, Magenta)",
+        "content": str(args.content),
+        "style": str(args.style),
+        "size": args.size,
+        "strength": strength,
+        "nst_utils": nst_utils.__version__,
+    }
+    save_image(args.output, image, metadata)
+    height, width = image.shape[:2]
+    return f"wrote {args.output} ({width}x{height}, fast, strength {strength:g}, {seconds:.1f} s)"
 
 
 def _stylize(args) -> str:
@@ -79,6 +108,10 @@ def _stylize(args) -> str:
         raise ValueError(
             f"the output must be a .png file (it stores the parameters): {args.output}"
         )
+    if args.fast:
+        return _fast(args)
+    if args.strength is not None:
+        raise ValueError("--strength applies to --fast only")
     final = {}
     start = time.perf_counter()
     image = nst_utils.stylize(
