@@ -1,9 +1,10 @@
 """Darknet "tiny", a small ImageNet-1k classifier, rebuilt in Keras 3 from its TF.js files.
 
 Joseph Redmon's Darknet reference models include a "tiny" ImageNet classifier: 16
-convolutions and 1,046,488 parameters, 58.7% top-1 on ImageNet (darknet's own figure; 32x
-fewer parameters than VGG-16's 71.5%). It alternates 3x3 convolutions that widen with 1x1
-convolutions that squeeze the channels again, and halves the resolution four times::
+convolutions and 1,046,488 parameters (VGG-16 has 138 million), 58.7% top-1 on ImageNet's
+validation set by darknet's own figure (VGG-16: about 71%). It alternates 3x3 convolutions
+that widen with 1x1 convolutions that squeeze the channels again, and halves the resolution
+four times::
 
     conv 3x3 (16) pool | conv 3x3 (32) pool | 1x1 (16) 3x3 (128) 1x1 (16) 3x3 (128) pool
     | 1x1 (32) 3x3 (256) 1x1 (32) 3x3 (256) pool | 1x1 (64) 3x3 (512) 1x1 (64) 3x3 (512)
@@ -107,8 +108,8 @@ class LayerSpec:
 
 def _bad(path, problem: str) -> WeightsUnavailableError:
     return WeightsUnavailableError(
-        f"{path}: {problem}. This is not the Darknet tiny TF.js model as expected. Fix: restore"
-        " the original files (run `make data`; their sha256 are in weights/manifest.toml)."
+        f"{path}: {problem}. Fix: restore the original Darknet tiny TF.js files (run"
+        " `make data`; their sha256 are in weights/manifest.toml)."
     )
 
 
@@ -188,6 +189,8 @@ def _weight_entries(path, group) -> tuple[list[str], list[tuple[str, tuple[int, 
 def _read_group(path, shards: list[str], entries) -> dict[str, np.ndarray]:
     """Concatenate a group's shard files and cut them into its weights, in manifest order."""
     folder = Path(path).parent
+    if any(Path(shard).name != shard for shard in shards):
+        raise _bad(path, f"shard names {shards} must be plain file names beside model.json")
     missing = [shard for shard in shards if not (folder / shard).is_file()]
     if missing:
         raise _bad(path, f"weight shard(s) {missing} missing beside model.json")
@@ -263,14 +266,8 @@ def _variables(layer) -> list[str]:
     if isinstance(layer, keras.layers.Conv2D):
         return ["kernel", "bias"] if layer.use_bias else ["kernel"]
     if isinstance(layer, keras.layers.BatchNormalization):
-        return (
-            (["gamma"] if layer.scale else [])
-            + (["beta"] if layer.center else [])
-            + [
-                "moving_mean",
-                "moving_variance",
-            ]
-        )
+        affine = (["gamma"] if layer.scale else []) + (["beta"] if layer.center else [])
+        return affine + ["moving_mean", "moving_variance"]
     return []
 
 
@@ -319,13 +316,9 @@ def build(path=None, pooled: bool = True) -> keras.Model:
             break
         x = _keras_layer(spec)(x)
     model = keras.Model(inputs, x, name="darknet_tiny" if pooled else "darknet_tiny_maps")
-    _set_weights(model, {k: v for k, v in weights.items() if _belongs(k, model)}, path)
+    _set_weights(model, weights, path)  # the pooling has no weights: all are used either way
     model.trainable = False
     return model
-
-
-def _belongs(weight_name: str, model: keras.Model) -> bool:
-    return weight_name.split("/")[0] in {layer.name for layer in model.layers}
 
 
 def feature_model(path=None) -> keras.Model:
@@ -415,7 +408,10 @@ def imagenet_index() -> np.ndarray:
 def _classifier():
     """The pooled model and a compiled ``uint8/float RGB -> probabilities`` function."""
     model = build()
-    return model, tf.function(lambda x: tf.nn.softmax(model(preprocess(x), training=False)))
+    forward = tf.function(
+        lambda x: tf.nn.softmax(model(preprocess(x), training=False)), reduce_retracing=True
+    )
+    return model, forward
 
 
 def _batch(images) -> np.ndarray:
