@@ -157,12 +157,12 @@ def main(argv=None):
     parser.add_argument("--rss-size", type=int, default=512)
     args = parser.parse_args(argv)
 
-    backbone = nst_utils.get_backbone("vgg16_hed")
+    backbone = nst_utils.load_backbone("vgg16_hed")
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores; backbone {backbone.name}")
     rows = []
     for size in args.sizes:
-        content = nst_utils.load_image(data_path(CONTENT), size)
-        style = nst_utils.load_image(data_path(STYLE), size)
+        content = nst_utils.load_float_image(data_path(CONTENT), size)
+        style = nst_utils.load_float_image(data_path(STYLE), size)
         target, ref_seconds, ref_step = reference_run(backbone, content, style, args.ref_steps)
         ours_seconds, our_step, steps, _ = ours_run(
             backbone, content, style, size, target, max_steps=args.ref_steps

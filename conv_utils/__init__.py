@@ -3,7 +3,7 @@
 * `conv_utils.shapes`: output shapes (``n_out = floor((n + 2p - f) / s) + 1``) and parameter counts.
 * `conv_utils.numpy_conv`: NumPy reference forward passes `conv1d` and `conv3d` (Keras layouts).
 * `conv_utils.ecg`: MIT-BIH ECG records, heartbeat segmentation and a split by time.
-* `conv_utils.shapes3d`: a synthetic dataset of noisy 3D shapes in random poses.
+* `conv_utils.shape_volumes`: a synthetic dataset of noisy 3D shapes in random poses.
 * `conv_utils.checks`: the checks behind the notebook's graded cells.
 
 Shape rules are fixed in the course's CONVENTIONS.md.

@@ -15,7 +15,7 @@ import numpy as np
 
 from conv_utils.numpy_conv import conv_nd, same_padding
 from conv_utils.shapes import conv_output_shape
-from workbook.checking import CheckFailed, as_array, expect_close, passed
+from workbook.checking import CheckFailed, as_array, call_student, expect_close, passed
 
 __all__ = ["check_conv1d", "check_conv3d", "check_conv_output_shape"]
 
@@ -23,16 +23,9 @@ _STUB = "{name} still raises NotImplementedError: write your code between the so
 
 
 def _call(fn, name: str, *args, **kwargs):
-    """Call the student's function, turning a stub or a crash into a friendly CheckFailed."""
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError:
-        raise CheckFailed(_STUB.format(name=name)) from None
-    except CheckFailed:
-        raise
-    except Exception as error:  # the student's bug: report it with the inputs that caused it
-        call = ", ".join([*map(_describe, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
-        raise CheckFailed(f"{name}({call}) raised {type(error).__name__}: {error}") from error
+    """Call the student's function; a crash is reported with the inputs that caused it."""
+    call = ", ".join([*map(_describe, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    return call_student(fn, *args, what=f"{name}({call})", **kwargs)
 
 
 def _describe(value) -> str:

@@ -1,4 +1,4 @@
-"""Face verification and recognition helpers for the workbook (notebooks 01-05).
+"""Face verification and recognition (notebooks 01-05).
 
 Public names and their math are fixed in the course's CONVENTIONS.md. Importing this
 package is cheap: TensorFlow, the encoder and the detector load on first use and are
@@ -8,28 +8,31 @@ Typical use::
 
     import fr_utils
     encoder = fr_utils.load_face_model()            # dlib's ResNet, ported to Keras
-    fr_utils.face_distance("a.jpg", "b.jpg", encoder) <= encoder.threshold
+    fr_utils.verify("door.jpg", "Ada", database, encoder)   # (distance, same person?)
 
-Step by step (notebook 05): `detect_faces` (MTCNN boxes + 5 landmarks) -> `chip_landmarks`
-(where the encoder wants them) -> `extract_chip` (similarity transform + warp) ->
-``encoder.encode``; `align_faces` does the first three for every face of a photo.
+What lives where (the path says what a module is for):
+
+* the library, what a user of face recognition calls: `fr_utils.api` (img_to_encoding,
+  face_distance, verify, who_is_it), `fr_utils.faces` (a photo's faces, aligned),
+  `fr_utils.detection` (MTCNN), `fr_utils.alignment` (landmarks -> chip),
+  `fr_utils.encoder` (FaceEncoder, load_face_model), `fr_utils.metrics` (the one rule
+  "same person iff d <= tau" and how tau is chosen), `fr_utils.database` (FaceDatabase),
+  `fr_utils.losses` (triplet_loss), `fr_utils.cli` (``python -m fr_utils``);
+* `fr_utils.models`: the pretrained networks ported to Keras and readers of their files;
+* `fr_utils.lfw`: LFW tooling (pairs, galleries, crops, the evaluation behind the threshold);
+* `fr_utils.lessons`: experiments and figures only the notebooks use;
+* `fr_utils.checks`: the exercise checks, one module per notebook (``nb01`` ... ``nb05``).
+
+Images are read by `workbook.images.load_image` (re-exported here as `load_image`).
 """
 
 from fr_utils.alignment import chip_landmarks, extract_chip
-from fr_utils.api import (
-    AlignedFace,
-    NoFaceFoundError,
-    align_face,
-    align_faces,
-    face_distance,
-    img_to_encoding,
-    verify,
-    who_is_it,
-)
+from fr_utils.api import face_distance, img_to_encoding, verify, who_is_it
 from fr_utils.database import FaceDatabase
 from fr_utils.detection import DetectedFace, detect_faces
 from fr_utils.encoder import FaceEncoder, load_face_model
-from fr_utils.images import load_image
+from fr_utils.faces import AlignedFace, NoFaceFoundError, align_face, align_faces
+from workbook.images import load_image
 
 __all__ = [
     "AlignedFace",

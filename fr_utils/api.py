@@ -16,14 +16,14 @@ A database is a `fr_utils.FaceDatabase` or, in the course's style, a plain dict
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from fr_utils.alignment import extract_chip
-from fr_utils.detection import detect_faces
-from fr_utils.encoder import FaceEncoder, _checked_threshold
-from fr_utils.images import ImageInput, describe, load_image
+from fr_utils.database import FaceDatabase, gallery_rows
+from fr_utils.encoder import FaceEncoder
+from fr_utils.faces import AlignedFace, NoFaceFoundError, align_face, align_faces
+from fr_utils.metrics import check_threshold, is_match
+from workbook.images import ImageInput, load_image
 
 __all__ = [
     "AlignedFace",
@@ -35,69 +35,6 @@ __all__ = [
     "verify",
     "who_is_it",
 ]
-
-
-class NoFaceFoundError(ValueError):
-    """Raised when a photo contains no detectable face."""
-
-
-@dataclass(frozen=True)
-class AlignedFace:
-    """A detected face and its aligned chip.
-
-    Attributes:
-        chip: ``(size, size, 3)`` uint8 RGB aligned chip (what the encoder sees).
-        box: ``(x, y, width, height)`` of the detection in the photo's pixels.
-        confidence: detector probability in [0, 1].
-        landmarks: ``(5, 2)`` (x, y) in the photo: eyes, nose tip, mouth corners.
-        transform: ``(2, 3)`` similarity transform from chip pixels to photo pixels.
-    """
-
-    chip: np.ndarray
-    box: tuple[float, float, float, float]
-    confidence: float
-    landmarks: np.ndarray
-    transform: np.ndarray
-
-
-def align_faces(
-    image: ImageInput, size: int = 150, padding: float = 0.25, max_side: int = 1024
-) -> list[AlignedFace]:
-    """Detect every face of a photo and return its aligned chip, largest face first.
-
-    Args:
-        image: a path, PIL image or ``HxWx3`` uint8 array (see `fr_utils.images.load_image`).
-        size: chip side in pixels (``encoder.input_size``).
-        padding: template padding (``encoder.padding``; 0.25 for dlib's encoder).
-        max_side: photos larger than this are downscaled for detection only.
-
-    Returns:
-        One `AlignedFace` per detected face (empty if there is none).
-
-    Raises:
-        ValueError: unreadable file (the message names it).
-    """
-    photo = load_image(image)
-    aligned = []
-    for face in detect_faces(photo, max_side=max_side):
-        chip, transform = extract_chip(photo, face.landmarks, size, padding)
-        aligned.append(AlignedFace(chip, face.box, face.confidence, face.landmarks, transform))
-    return aligned
-
-
-def align_face(image: ImageInput, size: int = 150, padding: float = 0.25) -> AlignedFace:
-    """Return the largest face of a photo, aligned (see `align_faces`).
-
-    Raises:
-        NoFaceFoundError: the detector finds no face (the message names the image).
-    """
-    faces = align_faces(image, size, padding)
-    if not faces:
-        raise NoFaceFoundError(
-            f"No face found in {describe(image)}. Use a photo where the face is visible,"
-            " frontal-ish and at least ~40 pixels wide."
-        )
-    return faces[0]
 
 
 def img_to_encoding(image: ImageInput, encoder: FaceEncoder, aligned: bool = False) -> np.ndarray:
@@ -140,24 +77,10 @@ def face_distance(image_a: ImageInput, image_b: ImageInput, encoder: FaceEncoder
 
 
 def _gallery(database, encoder: FaceEncoder) -> tuple[list[str], np.ndarray]:
-    """Return ``(row_names, encodings)`` of a FaceDatabase or a ``{name: encoding}`` dict."""
-    from fr_utils.database import FaceDatabase
-
+    """``(row_names, encodings)`` of a database, checking its encodings come from ``encoder``."""
     if isinstance(database, FaceDatabase):
-        database._check_encoder(encoder)
-        return database.row_names(), database.encodings
-    if isinstance(database, dict):
-        names, rows = [], []
-        for name, value in database.items():
-            value = np.asarray(value, dtype=np.float32).reshape(-1, 128)
-            names += [str(name)] * len(value)
-            rows.append(value)
-        encodings = np.concatenate(rows) if rows else np.zeros((0, 128), np.float32)
-        return names, encodings
-    raise TypeError(
-        f"database must be a FaceDatabase or a dict {{name: (1, 128) encoding}},"
-        f" got {type(database).__name__}"
-    )
+        database.check_encoder(encoder)
+    return gallery_rows(database)
 
 
 def _distances(encoding: np.ndarray, gallery: np.ndarray) -> np.ndarray:
@@ -184,7 +107,7 @@ def verify(image, identity: str, database, encoder: FaceEncoder, threshold=None)
         NoFaceFoundError: no face in ``image``.
         ValueError: ``threshold <= 0`` or an unreadable file.
     """
-    threshold = encoder.threshold if threshold is None else _checked_threshold(threshold)
+    threshold = encoder.threshold if threshold is None else check_threshold(threshold)
     names, gallery = _gallery(database, encoder)
     rows = [i for i, name in enumerate(names) if name == identity]
     if not rows:
@@ -192,7 +115,7 @@ def verify(image, identity: str, database, encoder: FaceEncoder, threshold=None)
         raise KeyError(f"Unknown identity {identity!r}; the database knows: {known}")
     encoding = img_to_encoding(image, encoder)
     dist = float(_distances(encoding, gallery[rows]).min())
-    return dist, bool(dist <= threshold)
+    return dist, is_match(dist, threshold)
 
 
 def who_is_it(image, database, encoder: FaceEncoder, threshold=None):
@@ -212,13 +135,11 @@ def who_is_it(image, database, encoder: FaceEncoder, threshold=None):
         NoFaceFoundError: no face in ``image``.
         ValueError: ``threshold <= 0`` or an unreadable file.
     """
-    threshold = encoder.threshold if threshold is None else _checked_threshold(threshold)
+    threshold = encoder.threshold if threshold is None else check_threshold(threshold)
     names, gallery = _gallery(database, encoder)
     encoding = img_to_encoding(image, encoder)
     if not names:
         return math.inf, None
-    from fr_utils.database import FaceDatabase
-
     if isinstance(database, FaceDatabase):
         dists, found = database.search(encoding)
         min_dist, identity = float(dists[0]), found[0]
@@ -226,4 +147,4 @@ def who_is_it(image, database, encoder: FaceEncoder, threshold=None):
         dists = _distances(encoding, gallery)
         best = int(np.argmin(dists))
         min_dist, identity = float(dists[best]), names[best]
-    return min_dist, (identity if min_dist <= threshold else None)
+    return min_dist, (identity if is_match(min_dist, threshold) else None)

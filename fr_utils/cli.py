@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fr_utils.metrics import check_threshold, is_match
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_NO_MATCH, EXIT_BAD_INPUT = 0, 1, 2
@@ -59,16 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _threshold(args, encoder) -> float:
+    """The threshold asked for on the command line (validated), or the encoder's own."""
+    if args.threshold is None:
+        return encoder.threshold
+    return check_threshold(args.threshold, "--threshold")
+
+
 def _verify(args, encoder) -> tuple[dict, str, int]:
     import fr_utils
 
-    threshold = encoder.threshold if args.threshold is None else args.threshold
-    if not threshold > 0:
-        raise ValueError(f"--threshold must be positive, got {threshold}")
+    threshold = _threshold(args, encoder)
     dist = fr_utils.face_distance(args.image_a, args.image_b, encoder)
-    same = dist <= threshold
+    same = is_match(dist, threshold)
     verdict = "same person" if same else "different people"
-    text = f"{verdict}: distance {dist:.3f} {'<' if same else '>='} threshold {threshold:.3f}"
+    text = f"{verdict}: distance {dist:.3f} {'<=' if same else '>'} threshold {threshold:.3f}"
     result = {"same": same, "distance": dist, "threshold": threshold}
     return result, text, EXIT_OK if same else EXIT_NO_MATCH
 
@@ -93,10 +100,9 @@ def _enroll(args, encoder) -> tuple[dict, str, int]:
 def _identify(args, encoder) -> tuple[dict, str, int]:
     import fr_utils
     from fr_utils.database import FaceDatabase
-    from fr_utils.encoder import _checked_threshold
 
     database = FaceDatabase.load(args.db)
-    threshold = encoder.threshold if args.threshold is None else _checked_threshold(args.threshold)
+    threshold = _threshold(args, encoder)
     faces = fr_utils.align_faces(args.image, encoder.input_size, encoder.padding)
     if not faces:
         raise fr_utils.NoFaceFoundError(f"No face found in {args.image}")
@@ -104,7 +110,7 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
     found, lines = [], []
     dists, names = database.search(encoder.encode(np.stack([f.chip for f in faces])))
     for face, dist, name in zip(faces, dists, names, strict=True):
-        known = float(dist) <= threshold
+        known = is_match(float(dist), threshold)
         box = [round(float(v), 1) for v in face.box]
         found.append({"name": name if known else None, "distance": float(dist), "box": box})
         lines.append(

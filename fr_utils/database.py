@@ -28,9 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from fr_utils.faces import align_face
+from fr_utils.metrics import check_threshold, is_match
 from workbook.atomic import atomic_open
 
-__all__ = ["FAISS_MIN_GALLERY", "IVF_MIN_GALLERY", "FaceDatabase"]
+__all__ = ["ENCODING_DIM", "FAISS_MIN_GALLERY", "IVF_MIN_GALLERY", "FaceDatabase", "gallery_rows"]
 
 # Below this many rows numpy's single matrix-vector product is as fast as a flat FAISS index
 # (measured by benchmarks/bench_search.py), so `backend="auto"` switches straight to the
@@ -38,7 +40,8 @@ __all__ = ["FAISS_MIN_GALLERY", "IVF_MIN_GALLERY", "FaceDatabase"]
 FAISS_MIN_GALLERY = 200_000
 IVF_MIN_GALLERY = 200_000
 _FORMAT_VERSION = 1
-_DIM = 128
+#: Length of a face encoding (dlib's ResNet and OpenFace both give 128 numbers).
+ENCODING_DIM = 128
 
 
 def _faiss():
@@ -77,7 +80,7 @@ class FaceDatabase:
         self.backend = backend
         self.nprobe = nprobe
         self._names: list[str] = []
-        self._encodings = np.zeros((0, _DIM), np.float32)
+        self._encodings = np.zeros((0, ENCODING_DIM), np.float32)
         self._index = None
         self._sq_norms = None
 
@@ -138,11 +141,13 @@ class FaceDatabase:
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"An identity needs a non-empty name, got {name!r}")
         values = np.asarray(encodings, dtype=np.float32)
-        if values.ndim not in (1, 2) or values.shape[-1] != _DIM or values.size == 0:
-            raise ValueError(f"encodings of {name!r} must be (k, {_DIM}), got {values.shape}")
+        if values.ndim not in (1, 2) or values.shape[-1] != ENCODING_DIM or values.size == 0:
+            raise ValueError(
+                f"encodings of {name!r} must be (k, {ENCODING_DIM}), got {values.shape}"
+            )
         if not np.isfinite(values).all():
             raise ValueError(f"encodings of {name!r} contain NaN or infinite values")
-        rows = values.reshape(-1, _DIM)
+        rows = values.reshape(-1, ENCODING_DIM)
         self._names += [name] * len(rows)
         self._encodings = np.concatenate([self._encodings, rows])
         self._changed()
@@ -162,9 +167,7 @@ class FaceDatabase:
             NoFaceFoundError: a photo has no face (nothing is added then).
             ValueError: unreadable photo, or an encoder other than the database's.
         """
-        from fr_utils.api import align_face
-
-        self._check_encoder(encoder)
+        self.check_encoder(encoder)
         if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Iterable):
             images = [images]
         chips = [align_face(image, encoder.input_size, encoder.padding).chip for image in images]
@@ -191,7 +194,8 @@ class FaceDatabase:
         self._index = None
         self._sq_norms = None
 
-    def _check_encoder(self, encoder) -> None:
+    def check_encoder(self, encoder) -> None:
+        """Raise ValueError unless ``encoder`` made this database's encodings (same name)."""
         if encoder.name != self.encoder_name:
             raise ValueError(
                 f"This database holds {self.encoder_name} encodings; got encoder {encoder.name}."
@@ -218,7 +222,7 @@ class FaceDatabase:
         Raises:
             ValueError: the database is empty, or the queries have the wrong shape.
         """
-        queries = np.asarray(queries, dtype=np.float32).reshape(-1, _DIM)
+        queries = np.asarray(queries, dtype=np.float32).reshape(-1, ENCODING_DIM)
         if not self._names:
             raise ValueError("The face database is empty; enroll someone first")
         if self.uses_faiss():
@@ -244,12 +248,10 @@ class FaceDatabase:
 
     def identify(self, encoding, threshold: float) -> tuple[float, str | None]:
         """Return ``(min_dist, identity)`` of one encoding; None above ``threshold``."""
-        from fr_utils.encoder import _checked_threshold
-
-        threshold = _checked_threshold(threshold)
+        threshold = check_threshold(threshold)
         distances, names = self.search(encoding)
         dist = float(distances[0])
-        return dist, (names[0] if dist <= threshold else None)
+        return dist, (names[0] if is_match(dist, threshold) else None)
 
     def _faiss_index(self):
         if self._index is None:
@@ -257,12 +259,12 @@ class FaceDatabase:
             n = self.num_encodings
             data = np.ascontiguousarray(self._encodings)
             if n < IVF_MIN_GALLERY:
-                index = faiss.IndexFlatL2(_DIM)
+                index = faiss.IndexFlatL2(ENCODING_DIM)
             else:
                 # sqrt(n) clusters of ~sqrt(n) rows: a query scans nprobe * sqrt(n) rows.
                 # k-means on 40 points per cluster keeps training to seconds at 1M rows.
                 nlist = max(1, int(np.sqrt(n)))
-                index = faiss.IndexIVFFlat(faiss.IndexFlatL2(_DIM), _DIM, nlist)
+                index = faiss.IndexIVFFlat(faiss.IndexFlatL2(ENCODING_DIM), ENCODING_DIM, nlist)
                 sample = np.random.default_rng(0).choice(n, min(n, 40 * nlist), replace=False)
                 index.train(data[np.sort(sample)])
                 index.nprobe = self.nprobe
@@ -283,7 +285,7 @@ class FaceDatabase:
         path = Path(path)
         if path.suffix != ".npz":
             raise ValueError(f"{path}: a face database file must end in .npz")
-        with atomic_open(path, suffix=".tmp") as out:
+        with atomic_open(path) as out:
             np.savez(
                 out,
                 format_version=np.array(_FORMAT_VERSION),
@@ -320,7 +322,7 @@ class FaceDatabase:
             ) from error
         if version != _FORMAT_VERSION:
             raise ValueError(f"{path}: face database format {version}, expected {_FORMAT_VERSION}")
-        if encodings.shape != (len(names), _DIM):
+        if encodings.shape != (len(names), ENCODING_DIM):
             raise ValueError(f"{path}: {len(names)} names but encodings of shape {encodings.shape}")
         database = cls(encoder_name, backend=backend)
         database._names, database._encodings = names, encodings
@@ -330,3 +332,35 @@ class FaceDatabase:
                 " Restore it from a backup or enroll the people again into a new file."
             )
         return database
+
+
+def gallery_rows(database) -> tuple[list[str], np.ndarray]:
+    """Flatten a database into ``(row_names, (n, 128) float32 encodings)``, one row per photo.
+
+    Args:
+        database: a `FaceDatabase`, or the course's plain dict ``{name: (k, 128) encodings}``
+            (``(128,)`` or ``(1, 128)`` for one photo).
+
+    Raises:
+        TypeError: anything else.
+        ValueError: an entry of the dict is not made of 128-number rows.
+    """
+    if isinstance(database, FaceDatabase):
+        return database.row_names(), np.asarray(database.encodings, np.float32)
+    if not isinstance(database, dict):
+        raise TypeError(
+            "database must be a FaceDatabase or a dict {name: (1, 128) encoding},"
+            f" got {type(database).__name__}"
+        )
+    names, rows = [], []
+    for name, value in database.items():
+        value = np.asarray(value, dtype=np.float32)
+        if value.size == 0 or value.size % ENCODING_DIM:
+            raise ValueError(
+                f"database[{name!r}] should hold (k, {ENCODING_DIM}) encodings, got {value.shape}"
+            )
+        value = value.reshape(-1, ENCODING_DIM)
+        names += [str(name)] * len(value)
+        rows.append(value)
+    encodings = np.concatenate(rows) if rows else np.zeros((0, ENCODING_DIM), np.float32)
+    return names, encodings

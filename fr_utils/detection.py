@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-__all__ = ["DetectedFace", "detect_faces", "get_detector"]
+__all__ = ["DetectedFace", "central_face", "detect_faces", "detect_faces_batch", "get_detector"]
 
 _lock = threading.Lock()
 _detector = None
@@ -42,6 +42,12 @@ class DetectedFace:
     def area(self) -> float:
         """Box area in square pixels (what "largest face" means)."""
         return self.box[2] * self.box[3]
+
+    @property
+    def centre(self) -> np.ndarray:
+        """``(x, y)`` of the box centre in pixels."""
+        x, y, width, height = self.box
+        return np.array([x + width / 2, y + height / 2])
 
 
 def get_detector():
@@ -82,6 +88,57 @@ def detect_faces(
     if min(small.shape[:2]) < 12:  # smaller than P-Net's window: nothing to find
         return []
     raw = get_detector().detect_faces(small, min_face_size=min_face_size)
+    return _faces(raw, ratio_x, ratio_y)
+
+
+def detect_faces_batch(images, min_face_size: int = 20) -> list[list[DetectedFace]]:
+    """Find the faces of several photos of the same size in one pass per MTCNN stage.
+
+    Batching costs about a third of the CPU of `detect_faces` photo by photo (LFW's photos are
+    all 250x250). No downscaling: pass photos of a moderate size.
+
+    Args:
+        images: ``(H, W, 3)`` uint8 RGB photos, all of the same shape.
+        min_face_size: smallest face MTCNN looks for, in pixels.
+
+    Returns:
+        One list per photo, as `detect_faces` returns it (largest face first).
+    """
+    images = [np.asarray(image) for image in images]
+    if not images:
+        return []
+    shapes = {image.shape for image in images}
+    if len(shapes) != 1:
+        raise ValueError(f"detect_faces_batch needs photos of one size; got {sorted(shapes)}")
+    shape = shapes.pop()
+    if len(shape) != 3 or shape[2] != 3 or images[0].dtype != np.uint8:
+        raise ValueError(f"Need (H, W, 3) uint8 RGB images, got {shape} {images[0].dtype}")
+    if min(shape[:2]) < 12:  # smaller than P-Net's window: nothing to find
+        return [[] for _ in images]
+    raw = get_detector().detect_faces(images, min_face_size=min_face_size)
+    if len(raw) != len(images):  # defensive: detect photo by photo instead
+        raw = [get_detector().detect_faces(image, min_face_size=min_face_size) for image in images]
+    return [_faces(found, 1.0, 1.0) for found in raw]
+
+
+def central_face(faces: list[DetectedFace], shape: tuple[int, ...]) -> DetectedFace | None:
+    """The face whose box centre is nearest the centre of a photo of ``shape`` (None if none).
+
+    LFW's photos are cropped around their subject, so in a news photo with several people
+    the central face is the one the label means.
+    """
+    if not faces:
+        return None
+    centre = np.array([shape[1], shape[0]]) / 2
+    return min(faces, key=lambda face: float(np.linalg.norm(face.centre - centre)))
+
+
+def _faces(raw: list[dict], ratio_x: float, ratio_y: float) -> list[DetectedFace]:
+    """MTCNN's dicts as `DetectedFace` objects in the photo's pixels, largest first.
+
+    ``ratio_x``/``ratio_y`` map the detection image's pixels back to the photo's (pixel
+    centres at half-integer positions stay aligned).
+    """
     faces = []
     for found in raw:
         x, y, w, h = (float(v) for v in found["box"])

@@ -5,20 +5,23 @@ the first time, then it is cached). Two encoders exist:
 
 * ``"dlib_resnet_v1"`` (default, offline): dlib's ResNet, 150x150 chips, 99.4% on LFW.
 * ``"openface_nn4_small2_v1"``: the course's FRmodel (OpenFace nn4.small2), 96x96 chips;
-  its weights are downloaded on demand (see `fr_utils.openface`).
+  its weights are downloaded on demand (see `fr_utils.models.openface`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from fr_utils.metrics import check_threshold
+
 __all__ = ["DLIB_THRESHOLD", "FaceEncoder", "load_face_model", "MODEL_NAMES"]
 
 # L2 distance threshold between *unit-norm* dlib encodings that separates "same person"
-# from "different people". Calibrated by `python -m fr_utils.eval_lfw` on
+# from "different people". Calibrated by `python -m fr_utils.lfw.evaluate` on
 # 2026-11-23 (LFW view 2, MTCNN + dlib-template alignment; fr_utils/LFW_EVAL.md): the
 # accuracy-maximising threshold over all 5,400 pairs is 0.4312 (99.11%), and the nine
 # leave-one-fold-out thresholds range 0.4287-0.4313 (cross-validated accuracy 99.04%).
@@ -30,9 +33,13 @@ _lock = threading.Lock()
 _loaded: dict[str, FaceEncoder] = {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class FaceEncoder:
     """A face encoder: aligned chips in, unit-length 128-D encodings out.
+
+    An encoder is immutable: `load_face_model` hands the same one to every caller, so a
+    notebook that wants a stricter door asks for its own copy with `with_threshold`
+    instead of changing the threshold for everybody.
 
     Attributes:
         model: the `keras.Model`, ``(n, input_size, input_size, 3)`` RGB in [0, 255] ->
@@ -51,10 +58,18 @@ class FaceEncoder:
     threshold: float
     _predict: object = field(default=None, repr=False)
 
-    def __setattr__(self, key, value):
-        if key == "threshold":
-            value = _checked_threshold(value)
-        super().__setattr__(key, value)
+    def __post_init__(self):
+        object.__setattr__(self, "threshold", check_threshold(self.threshold))
+
+    def with_threshold(self, threshold: float) -> FaceEncoder:
+        """Return a copy of this encoder that decides "same person" at ``threshold``.
+
+        The copy shares the network (no second load); only the decision threshold differs.
+
+        Raises:
+            ValueError: not a finite positive distance (see `fr_utils.metrics.check_threshold`).
+        """
+        return dataclasses.replace(self, threshold=threshold)
 
     def encode(self, chips, batch_size: int = 32) -> np.ndarray:
         """Encode aligned face chips.
@@ -103,19 +118,6 @@ class FaceEncoder:
         return self._predict(batch)
 
 
-def _checked_threshold(value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"threshold must be a positive number, got {value!r}") from error
-    if not value > 0 or not np.isfinite(value):
-        raise ValueError(
-            f"threshold must be a positive L2 distance (unit encodings: between 0 and 2),"
-            f" got {value}"
-        )
-    return value
-
-
 def load_face_model(name: str = "dlib_resnet_v1") -> FaceEncoder:
     """Return the pretrained face encoder ``name``, loaded once per process.
 
@@ -123,7 +125,8 @@ def load_face_model(name: str = "dlib_resnet_v1") -> FaceEncoder:
         name: ``"dlib_resnet_v1"`` (offline default) or ``"openface_nn4_small2_v1"``.
 
     Returns:
-        The shared `FaceEncoder` (change ``.threshold`` on it to change it everywhere).
+        The process's `FaceEncoder` for that model (immutable; use
+        `FaceEncoder.with_threshold` for another decision threshold).
 
     Raises:
         ValueError: unknown name (the message lists the known ones).
@@ -139,9 +142,9 @@ def load_face_model(name: str = "dlib_resnet_v1") -> FaceEncoder:
 
 def _build(name: str) -> FaceEncoder:
     if name == "dlib_resnet_v1":
-        from fr_utils.dlib_resnet import load_dlib_resnet
+        from fr_utils.models.dlib_resnet import load_dlib_resnet
 
         return FaceEncoder(load_dlib_resnet(), name, 150, 0.25, DLIB_THRESHOLD)
-    from fr_utils.openface import OPENFACE_PADDING, OPENFACE_THRESHOLD, load_openface
+    from fr_utils.models.openface import OPENFACE_PADDING, OPENFACE_THRESHOLD, load_openface
 
     return FaceEncoder(load_openface(), name, 96, OPENFACE_PADDING, OPENFACE_THRESHOLD)

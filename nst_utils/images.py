@@ -1,66 +1,35 @@
-"""Image input and output for style transfer: load any photo as RGB, resize, save as PNG.
+"""Image input and output for style transfer: float RGB pixels, resizing, PNG with parameters.
 
 Pixels travel through the package as float32 RGB arrays in ``[0, 255]`` with shape
 ``(H, W, 3)``; the backbone's own `Backbone.preprocess` turns them into network input.
-`load_image` accepts the awkward files people actually have: EXIF-rotated phone photos,
-RGBA PNGs (composited on white), grayscale and palette images.
+`load_float_image` reads files with the workbook's one image reader (`workbook.images.load_image`:
+EXIF-rotated phone photos, RGBA PNGs composited on white, grayscale, palette, 16-bit) and
+returns float pixels, resized if asked.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, PngImagePlugin
 
-__all__ = ["MIN_SIDE", "load_image", "resize_image", "save_image", "to_uint8"]
+from workbook.atomic import atomic_open
+from workbook.images import load_image
+
+__all__ = ["MIN_SIDE", "load_float_image", "resize_image", "save_image", "to_uint8"]
 
 #: Smallest accepted side, in pixels, of a source image and of a resized one: below this the
 #: deeper VGG layers (downsampled 16x) have no spatial extent left to describe.
 MIN_SIDE = 16
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Return an RGB copy: EXIF orientation applied, transparency composited on white."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode == "P":
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return image.convert("RGB")
-
-
 def _open(source) -> Image.Image:
-    """Open a path, PIL image or array as a PIL image, with clear errors for bad input."""
-    if isinstance(source, Image.Image):
-        return source
-    if isinstance(source, np.ndarray):
-        array = source
-        if array.ndim == 3 and array.shape[-1] == 1:
-            array = array[..., 0]
-        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
-            raise ValueError(
-                f"An image array must be (H, W), (H, W, 3) or (H, W, 4); not {array.shape}"
-            )
-        if array.dtype != np.uint8:
-            array = np.clip(np.asarray(array, np.float32), 0, 255).round().astype(np.uint8)
-        return Image.fromarray(array)
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"Image file not found: {path}")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy()
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(
-            f"{path} is not an image Pillow can read (PNG, JPEG...): {error}"
-        ) from None
+    """A path, PIL image or array as an upright RGB PIL image (float arrays: values 0..255)."""
+    if isinstance(source, np.ndarray) and np.issubdtype(source.dtype, np.floating):
+        source = to_uint8(source)  # style-transfer arrays hold 0..255, never 0..1
+    return Image.fromarray(load_image(source))
 
 
 def resize_image(rgb, size: int) -> np.ndarray:
@@ -93,7 +62,7 @@ def resize_image(rgb, size: int) -> np.ndarray:
     return np.asarray(image, dtype=np.float32)
 
 
-def load_image(source, size: int | None = None) -> np.ndarray:
+def load_float_image(source, size: int | None = None) -> np.ndarray:
     """Load an image as RGB float32 pixels in ``[0, 255]``.
 
     Args:
@@ -107,7 +76,7 @@ def load_image(source, size: int | None = None) -> np.ndarray:
         FileNotFoundError: the path does not exist.
         ValueError: not an image, smaller than `MIN_SIDE` pixels on a side, or a bad ``size``.
     """
-    image = _to_rgb(_open(source))
+    image = _open(source)
     if min(image.size) < MIN_SIDE:
         raise ValueError(
             f"The image is {image.size[0]}x{image.size[1]} pixels; style transfer needs at least"
@@ -146,13 +115,6 @@ def save_image(path, rgb, metadata: dict | None = None) -> Path:
     info.add_text("Software", "nst_utils")
     if metadata is not None:
         info.add_text("nst_utils", json.dumps(metadata, sort_keys=True, default=str))
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png.tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            Image.fromarray(to_uint8(rgb)).save(file, format="PNG", pnginfo=info)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as file:
+        Image.fromarray(to_uint8(rgb)).save(file, format="PNG", pnginfo=info)
     return path

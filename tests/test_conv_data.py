@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conv_utils.ecg import class_weights, load_ecg_record, segment_beats, split_by_time
-from conv_utils.shapes3d import SHAPE_CLASSES, make_shapes_dataset, random_rotation
+from conv_utils.shape_volumes import SHAPE_CLASSES, make_shapes_dataset, random_rotation
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import fr_utils
-from fr_utils import checks_recognition
-from fr_utils.checks_recognition import check_verify, check_who_is_it
-from fr_utils.door import door_panel, door_report, top_matches
-from fr_utils.lfw_gallery import encode_photos, sample_lfw_people
+from fr_utils.checks import nb05 as checks_recognition
+from fr_utils.checks.nb05 import check_verify, check_who_is_it
+from fr_utils.lessons.door import door_panel, door_report, top_matches
+from fr_utils.lfw.gallery import encode_photos, sample_lfw_people
 from workbook import CheckFailed, data_path
 
 matplotlib.use("Agg")
@@ -291,7 +291,7 @@ def test_door_panel_follows_upload_and_slider(door, encoder):
 def test_draw_faces_and_chip_put_every_landmark_on_the_axes():
     import matplotlib.pyplot as plt
 
-    from fr_utils.drawing import draw_chip, draw_faces
+    from fr_utils.lessons.drawing import draw_chip, draw_faces
 
     face = fr_utils.AlignedFace(
         chip=np.zeros((150, 150, 3), np.uint8),

@@ -7,13 +7,10 @@ Downloads are served by a threaded HTTP server on 127.0.0.1 from a small fake ar
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import shutil
 import tarfile
-import threading
 import zipfile
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,45 +20,8 @@ from PIL import Image
 from workbook import fetch_data
 from workbook.resources import data_roots, file_digest
 
-# --------------------------------------------------------------------------------------------
-# A local HTTP server
-# --------------------------------------------------------------------------------------------
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests: list[str]
-
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        self.requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve ``tmp_path / "site"`` on an ephemeral port; yields (base_url, site_dir, requests)."""
-    site = tmp_path / "site"
-    site.mkdir()
-    requests: list[str] = []
-    handler = type("Handler", (_Handler,), {"requests": requests})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=site))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", site, requests
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-
-
-@pytest.fixture(autouse=True)
-def _online(monkeypatch):
-    """Pretend to be an online user's machine (the test suite itself runs with CI set)."""
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("WORKBOOK_OFFLINE", raising=False)
+# The loopback server (`server`) and the `online` environment come from tests/conftest.py.
+pytestmark = pytest.mark.usefixtures("online")
 
 
 def _sha(data: bytes) -> str:
@@ -110,6 +70,55 @@ def _big_png() -> bytes:
     return buffer.getvalue()
 
 
+def _encoded(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def _samples() -> dict[str, bytes]:
+    """Three fake ImageNet sources: wide, tall greyscale (a name with an apostrophe), tiny."""
+    wide = Image.new("RGB", (96, 32), "red")
+    wide.paste((0, 0, 255), (32, 0, 64, 32))  # only the middle third is blue
+    tall = Image.new("L", (40, 80), 0)
+    tall.paste(255, (0, 20, 40, 60))  # only the middle half is white
+    return {
+        "n00000001_wide.JPEG": _encoded(wide),
+        "n00000002_tall's_grey.JPEG": _encoded(tall),
+        "n00000003_tiny.JPEG": _encoded(Image.new("RGB", (20, 10), "green")),
+    }
+
+
+SAMPLES = _samples()
+SAMPLE_SIZE = 32
+
+
+def _documented_recipe(data: bytes, size: int = SAMPLE_SIZE, quality: int = 90) -> bytes:
+    """The processing exactly as imagenet_samples/SOURCES.md words it (written independently)."""
+    im = Image.open(io.BytesIO(data)).convert("RGB")
+    w, h = im.size
+    s = size / min(w, h)
+    im = im.resize((max(size, round(w * s)), max(size, round(h * s))), Image.LANCZOS)
+    W, H = im.size  # noqa: N806 (the document's names)
+    left, top = (W - size) // 2, (H - size) // 2
+    buffer = io.BytesIO()
+    im.crop((left, top, left + size, top + size)).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+SAMPLE_OUTPUTS = {k.replace(".JPEG", ".jpg"): _documented_recipe(v) for k, v in SAMPLES.items()}
+SAMPLE_CLASSES = (
+    b"wnid,label,file\r\n"
+    b"n00000001,wide,n00000001_wide.jpg\r\n"
+    b"n00000002,tall's_grey,n00000002_tall's_grey.jpg\r\n"
+    b"n00000003,tiny,n00000003_tiny.jpg\r\n"
+)
+SAMPLE_UPSCALED = (
+    b"# Sources shorter than 32 px on their shorter side (upscaled, soft); names as in the"
+    b" source repository\nn00000003_tiny.JPEG\n"
+)
+
+
 def _tree_lines(files: dict[str, bytes]) -> str:
     text = "".join(f"{k} {_sha(v)}\n" for k, v in sorted(files.items()))
     return _sha(text.encode())
@@ -127,6 +136,8 @@ def _make_site(site: Path, base: str) -> dict:
         "openface/labels.csv": LABELS,
         "img/wide.png": _big_png(),
         "subset/P/P_0001.jpg": IMAGES["Ann/Ann_0001.jpg"],
+        "lists/names.list": b"tench\ngoldfish\nshark\n",
+        **{f"imagenet/{k}": v for k, v in SAMPLES.items()},
     }
     for rel, data in blobs.items():
         (site / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +178,19 @@ def _make_site(site: Path, base: str) -> dict:
                 "group": "subset",
                 "process": "files",
             },
+            "names_list": dl("lists/names.list", ".downloads/lists/names.list", "nets"),
+            "samples": {
+                "base_url": f"{base}/imagenet",
+                "files": {k: _sha(v) for k, v in SAMPLES.items()},
+                "dest": "samples",
+                "group": "samples",
+                "process": "square_images",
+                "size": SAMPLE_SIZE,
+                "quality": 90,
+                "suffix": ".jpg",
+                "upscaled_file": "UPSCALED.txt",
+                "outputs": ["samples", "samples/UPSCALED.txt"],
+            },
         },
         "step": {
             "pairs_available": {
@@ -188,6 +212,30 @@ def _make_site(site: Path, base: str) -> dict:
                     "faces/openface_reference/labels.csv",
                 ],
             },
+            "names_head": {
+                "group": "nets",
+                "run": "first_lines",
+                "lines": 2,
+                "inputs": [".downloads/lists/names.list"],
+                "needs": ["names_list"],
+                "outputs": ["pretrained/net/names.txt"],
+            },
+            "samples_classes": {
+                "group": "samples",
+                "run": "wnid_classes",
+                "folder": "samples",
+                "include": "*.jpg",
+                "needs": ["samples"],
+                "outputs": ["samples/classes.csv"],
+            },
+            "samples_manifest": {
+                "group": "samples",
+                "run": "sha256sum",
+                "folder": "samples",
+                "include": "*.jpg",
+                "needs": ["samples"],
+                "outputs": ["samples/MANIFEST.sha256"],
+            },
         },
         "final": {
             "misc/hello.txt": _sha(blobs["text/hello.txt"]),
@@ -195,6 +243,12 @@ def _make_site(site: Path, base: str) -> dict:
             "faces/openface_reference/reps.csv": _sha(b"0.1,0.2\n0.5,0.6\n"),
             "faces/openface_reference/labels.csv": _sha(
                 b"1,x/Ann/Ann_0001.png\n3,x/Bob/Bob_0001.png\n"
+            ),
+            "pretrained/net/names.txt": _sha(b"tench\ngoldfish\n"),
+            "samples/classes.csv": _sha(SAMPLE_CLASSES),
+            "samples/UPSCALED.txt": _sha(SAMPLE_UPSCALED),
+            "samples/MANIFEST.sha256": _sha(
+                "".join(f"{_sha(v)}  {k}\n" for k, v in sorted(SAMPLE_OUTPUTS.items())).encode()
             ),
         },
         "tree": {
@@ -204,12 +258,18 @@ def _make_site(site: Path, base: str) -> dict:
                 "count": 1,
                 "sha256": _tree_lines({"P/P_0001.jpg": blobs["subset/P/P_0001.jpg"]}),
             },
+            "samples": {
+                "include": "*.jpg",
+                "count": len(SAMPLE_OUTPUTS),
+                "sha256": _tree_lines(SAMPLE_OUTPUTS),
+            },
         },
     }
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return [p.name for p in folder.rglob("*") if p.name.endswith(".part") or ".unpack." in p.name]
+    """Temporary files of `workbook.atomic` (``.<random>.tmp.<name>``) and staging folders."""
+    return [p.name for p in folder.rglob("*") if ".tmp." in p.name or ".unpack." in p.name]
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,7 +302,85 @@ def test_fetch_downloads_checks_and_processes_everything(server, tmp_path):
     with Image.open(data / "photos/wide.jpg") as image:
         assert (image.format, image.size) == ("JPEG", (1024, 410))
     assert (data / "faces/subset/P/P_0001.jpg").is_file()
+    assert (data / "pretrained/net/names.txt").read_bytes() == b"tench\ngoldfish\n"
     assert _leftovers(data) == []
+
+
+def test_square_images_are_the_centre_of_each_source_at_the_documented_size(server, tmp_path):
+    base, site, requests = server
+    manifest = _make_site(site, base)
+    data = tmp_path / "data"
+
+    fetch_data.fetch(data, manifest, only=["samples"], progress=False)
+
+    assert fetch_data.verify_data(data, manifest, only=["samples"]) == []
+    for name in SAMPLE_OUTPUTS:
+        with Image.open(data / "samples" / name) as image:
+            assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (32, 32))
+    # The centre third of the wide red|blue|red source, the middle half of the tall grey one
+    # (exact geometry: the tree digest above; JPEG blurs colour edges by a few levels).
+    wide = np.asarray(Image.open(data / "samples/n00000001_wide.jpg"), np.float32)
+    np.testing.assert_allclose(wide.mean(axis=(0, 1)), [0, 0, 255], atol=12)
+    tall = np.asarray(Image.open(data / "samples/n00000002_tall's_grey.jpg"), np.float32)
+    np.testing.assert_allclose(tall.mean(axis=(0, 1)), [255, 255, 255], atol=12)
+    assert (data / "samples/UPSCALED.txt").read_bytes() == SAMPLE_UPSCALED
+    assert (data / "samples/classes.csv").read_bytes() == SAMPLE_CLASSES
+    # Names are percent-encoded in URLs; the sources are deleted once the images are made.
+    assert "/imagenet/n00000002_tall%27s_grey.JPEG" in requests
+    assert not (data / ".downloads/samples").exists()
+
+
+def test_a_changed_source_image_is_rejected_before_any_image_is_made(server, tmp_path):
+    base, site, _ = server
+    manifest = _make_site(site, base)
+    (site / "imagenet/n00000003_tiny.JPEG").write_bytes(_encoded(Image.new("RGB", (20, 10))))
+
+    with pytest.raises(fetch_data.ChecksumError, match="n00000003_tiny.JPEG"):
+        fetch_data.fetch(tmp_path / "data", manifest, only=["samples"], progress=False)
+
+    assert not (tmp_path / "data/samples").exists()
+
+
+def test_an_interrupted_image_download_resumes_with_the_missing_sources(server, tmp_path):
+    base, site, requests = server
+    manifest = _make_site(site, base)
+    raw = tmp_path / "data/.downloads/samples"
+    raw.mkdir(parents=True)
+    (raw / "n00000001_wide.JPEG").write_bytes(SAMPLES["n00000001_wide.JPEG"])  # verified: kept
+    (raw / "n00000003_tiny.JPEG").write_bytes(b"half a file")  # wrong hash: fetched again
+
+    fetch_data.fetch(tmp_path / "data", manifest, only=["samples"], progress=False)
+
+    assert sorted(requests) == [
+        "/imagenet/n00000002_tall%27s_grey.JPEG",
+        "/imagenet/n00000003_tiny.JPEG",
+    ]
+    assert fetch_data.verify_data(tmp_path / "data", manifest, only=["samples"]) == []
+
+
+def test_images_resized_differently_are_kept_reported_and_not_made_again(server, tmp_path):
+    base, site, requests = server
+    manifest = _make_site(site, base)
+    manifest["tree"]["samples"]["sha256"] = "0" * 64  # as if the course copy used another Pillow
+    data = tmp_path / "data"
+
+    warnings = fetch_data.fetch(data, manifest, only=["samples"], progress=False)
+    requests.clear()
+    again = fetch_data.fetch(data, manifest, only=["samples"], progress=False)
+
+    assert len(warnings) == 1 and warnings[0].startswith("samples/ differs from the course copy")
+    assert "Pillow" in warnings[0]
+    assert (again, requests) == ([], [])
+    problems = fetch_data.verify_data(data, manifest, only=["samples"])
+    assert len(problems) == 1 and problems[0].startswith("changed   samples/")
+
+
+def test_a_square_images_entry_without_files_is_refused(tmp_path):
+    (tmp_path / "m.toml").write_text(
+        '[download.x]\ngroup = "g"\ndest = "d"\nbase_url = "http://h"\nprocess = "square_images"\n'
+    )
+    with pytest.raises(ValueError, match="files table"):
+        fetch_data.load_manifest(tmp_path / "m.toml")
 
 
 def test_fetch_skips_artefacts_already_present_and_verified(server, tmp_path):
@@ -514,6 +652,31 @@ def test_pairs_available_step_rebuilds_the_course_index(shared_data, tmp_path):
     assert file_digest(tmp_path / "pairs_available.csv") == file_digest(
         shared_data / "faces/lfw/pairs_available.csv"
     )
+
+
+def test_imagenet_steps_rebuild_classes_and_manifest_byte_for_byte(shared_data, tmp_path):
+    manifest = fetch_data.load_manifest()
+    (tmp_path / "imagenet_samples").mkdir()
+    for image in (shared_data / "imagenet_samples").glob("*.jpg"):
+        (tmp_path / "imagenet_samples" / image.name).symlink_to(image)
+
+    for name in ("imagenet_classes", "imagenet_manifest"):
+        step = manifest["step"][name]
+        fetch_data.STEPS[step["run"]](tmp_path, step)
+        out = step["outputs"][0]
+        assert (
+            file_digest(tmp_path / out)
+            == file_digest(shared_data / out)
+            == (manifest["final"][out])
+        )
+
+
+def test_imagenet_sources_match_the_course_images_one_to_one(shared_data):
+    entry = fetch_data.load_manifest()["download"]["imagenet_samples"]
+    made = {name.replace(".JPEG", ".jpg") for name in entry["files"]}
+    assert made == {p.name for p in (shared_data / "imagenet_samples").glob("*.jpg")}
+    upscaled = (shared_data / "imagenet_samples/UPSCALED.txt").read_text().splitlines()[1:]
+    assert len(made) == 1000 and len(upscaled) == 97 and set(upscaled) <= set(entry["files"])
 
 
 def test_a_differently_encoded_output_is_kept_reported_and_not_fetched_again(server, tmp_path):

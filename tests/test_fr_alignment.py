@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from fr_utils.alignment import MEAN_FACE_5, chip_landmarks, extract_chip, similarity_transform
-from fr_utils.images import load_image, to_uint8_rgb
 from workbook import data_path
+from workbook.images import load_image, to_uint8_rgb
 
 PORTRAIT = "faces/public_domain/Barack_Obama/obama_official_portrait_2012.jpg"
 BIDEN = "faces/public_domain/Joe_Biden/biden_official_vp_portrait_2013.jpg"

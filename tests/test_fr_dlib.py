@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fr_utils.dlib_format import DlibFormatError, _Reader, read_dlib_network
+from fr_utils.models.dlib_format import DlibFormatError, _Reader, read_dlib_network
 from workbook import weights_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dlib_parity"
@@ -86,7 +86,7 @@ def test_reader_rejects_a_truncated_model(tmp_path, dlib_layers):
 
 # ---------------------------------------------------------------- the network
 def test_zero_pad_add_matches_dlib_add_prev():
-    from fr_utils.dlib_resnet import ZeroPadAdd
+    from fr_utils.models.dlib_resnet import ZeroPadAdd
 
     a = np.arange(1 * 3 * 3 * 2, dtype=np.float32).reshape(1, 3, 3, 2)
     b = np.ones((1, 4, 4, 1), np.float32)
@@ -99,7 +99,7 @@ def test_zero_pad_add_matches_dlib_add_prev():
 
 
 def test_architecture_follows_dlibs_downsampling():
-    from fr_utils.dlib_resnet import build_dlib_resnet
+    from fr_utils.models.dlib_resnet import build_dlib_resnet
 
     model = build_dlib_resnet()
     sizes = {
@@ -123,7 +123,7 @@ def test_architecture_follows_dlibs_downsampling():
 @pytest.mark.slow
 def test_port_matches_dlib_compute_face_descriptor(parity_chips):
     """dlib's own descriptors of 9 aligned chips (see tests/fixtures/dlib_parity/README.md)."""
-    from fr_utils.dlib_resnet import load_dlib_resnet
+    from fr_utils.models.dlib_resnet import load_dlib_resnet
 
     chips, entries = parity_chips
     reference = np.load(FIXTURES / "dlib_descriptors.npz", allow_pickle=False)
@@ -135,7 +135,7 @@ def test_port_matches_dlib_compute_face_descriptor(parity_chips):
 
 @pytest.mark.slow
 def test_converted_weights_are_cached_and_reloaded(tmp_path, monkeypatch, parity_chips):
-    from fr_utils import dlib_resnet
+    from fr_utils.models import dlib_resnet
 
     monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path))
     chips = parity_chips[0][:2].astype(np.float32)
@@ -152,7 +152,7 @@ def test_converted_weights_are_cached_and_reloaded(tmp_path, monkeypatch, parity
 
 @pytest.mark.slow
 def test_a_damaged_cache_is_converted_again(tmp_path, monkeypatch, parity_chips):
-    from fr_utils import dlib_resnet
+    from fr_utils.models import dlib_resnet
 
     monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path))
     dlib_resnet.load_dlib_resnet()
@@ -199,12 +199,24 @@ def test_encode_rejects_unaligned_input(encoder):
 def test_threshold_must_be_positive(encoder):
     from fr_utils.encoder import FaceEncoder
 
-    for bad in (0, -0.5, float("nan"), "abc"):
+    for bad in (0, -0.5, float("nan"), float("inf"), "abc"):
         with pytest.raises(ValueError, match="threshold"):
             FaceEncoder(encoder.model, "x", 150, 0.25, bad)
-    with pytest.raises(ValueError, match="threshold"):
-        encoder.threshold = 0.0
+        with pytest.raises(ValueError, match="threshold"):
+            encoder.with_threshold(bad)
     assert encoder.threshold > 0
+
+
+def test_the_shared_encoder_cannot_be_changed_for_other_callers(encoder):
+    import dataclasses
+
+    import fr_utils
+
+    strict = encoder.with_threshold(0.3)
+    assert strict.threshold == 0.3 and strict.model is encoder.model
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        encoder.threshold = 0.3
+    assert fr_utils.load_face_model().threshold == encoder.threshold != 0.3
 
 
 def test_unknown_model_name_lists_the_known_ones():

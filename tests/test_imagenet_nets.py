@@ -19,8 +19,8 @@ import tensorflow as tf
 from PIL import Image
 
 from nst_utils.backbone import feature_extractor, load_backbone
+from nst_utils.layers.receptive_field import layer_specs, receptive_field
 from nst_utils.models import darknet, squeezenet
-from nst_utils.receptive_field import layer_specs, receptive_field
 from workbook.resources import WeightsUnavailableError, data_path, weights_path
 
 TFJS_FIXTURE = Path(__file__).parent / "fixtures" / "darknet_tfjs"

@@ -159,3 +159,35 @@ def test_setup_cell_is_valid_python_and_quiet():
     )
     assert result.stdout.strip() == "ok"
     assert "cudart" not in result.stderr and "absl" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_and_source_are_a_jupytext_pair(path):
+    """Saving the notebook with jupytext (JupyterLab's pairing) reproduces its source exactly."""
+    import jupytext
+
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["jupytext"]["formats"] == "ipynb,src//py:percent"
+    source = ROOT / "notebooks" / "src" / f"{path.stem}.py"
+    assert jupytext.writes(nb, fmt="py:percent") == source.read_text()
+
+
+def test_build_refuses_to_overwrite_an_edited_notebook(tmp_path, monkeypatch):
+    first = NOTEBOOKS[0]
+    src_dir, nb_dir = tmp_path / "src", tmp_path
+    src_dir.mkdir()
+    source = src_dir / f"{first.stem}.py"
+    source.write_text((ROOT / "notebooks" / "src" / source.name).read_text())
+    notebook = nb_dir / first.name
+    nb = nbformat.read(first, as_version=4)
+    nb.cells[-1].source += "\n# a student's note, typed in the .ipynb"
+    nbformat.write(nb, notebook)
+    monkeypatch.setattr(nbtools, "SRC", src_dir)
+    monkeypatch.setattr(nbtools, "NOTEBOOKS", nb_dir)
+    os.utime(source, (1, 1))  # the notebook is newer than its source
+    with pytest.raises(SystemExit, match="edited after its source"):
+        nbtools.cmd_build([first.stem[:2]])
+    assert "a student's note" in notebook.read_text()  # nothing was lost
+    os.utime(source, None)  # a newer source wins: the build goes ahead
+    nbtools.cmd_build([first.stem[:2]])
+    assert "a student's note" not in notebook.read_text()

@@ -7,13 +7,13 @@ from nst_utils import (
     DEFAULT_STYLE_LAYERS,
     FrameRecorder,
     feature_extractor,
-    get_backbone,
-    load_image,
+    load_backbone,
+    load_float_image,
     reconstruct,
     stylize,
 )
 from nst_utils.costs import compute_content_cost, compute_style_cost, total_cost
-from nst_utils.stylize import _Objective
+from nst_utils.gatys import _Objective
 from workbook import data_path
 
 CONTENT = data_path("photos/bern_from_north.jpg")  # landscape 728x551
@@ -23,8 +23,8 @@ FAST = {"size": 48, "steps": 4, "progress": False}
 
 def test_objective_matches_the_public_costs():
     """The loop's cost (Gram targets precomputed) equals the public cost functions."""
-    backbone = get_backbone()
-    content, style = load_image(CONTENT, 64), load_image(STYLE, 80)
+    backbone = load_backbone()
+    content, style = load_float_image(CONTENT, 64), load_float_image(STYLE, 80)
     objective = _Objective(
         backbone,
         content=content,
@@ -62,7 +62,7 @@ def test_stylize_lowers_the_cost_with_a_style_of_another_aspect(optimizer):
     assert steps[-1] >= 6 and costs[-1] < 0.7 * costs[0]
     assert [s for s, _ in recorder.frames][:2] == [2, 4]
     assert recorder.frames[0][1].shape == (48, 64, 3)
-    content = load_image(CONTENT, 64)
+    content = load_float_image(CONTENT, 64)
     assert not np.array_equal(image, content.round().astype(np.uint8))  # it really changed
 
 
@@ -76,7 +76,7 @@ def test_stylize_is_deterministic_with_a_seed():
 
 
 def test_zero_steps_returns_the_start_image():
-    content = load_image(CONTENT, 48)
+    content = load_float_image(CONTENT, 48)
     image = stylize(CONTENT, STYLE, size=48, steps=0, progress=False)
     np.testing.assert_allclose(image, content, atol=1.01)
 

@@ -10,7 +10,9 @@ import keras
 import numpy as np
 import pytest
 
+from nst_utils import backbone as nst_backbone
 from nst_utils import feature_extractor, load_backbone
+from nst_utils.models.vgg import build_vgg19_imagenet
 from workbook import WeightsUnavailableError, resources
 
 FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -43,8 +45,10 @@ def test_vgg19_loads_cached_weights(empty_cache, monkeypatch):
         resources.weights_entry("vgg19_imagenet_notop"), hash=resources.file_digest(path, "md5")
     )
     monkeypatch.setattr(resources, "weights_entry", lambda name: entry)
+    monkeypatch.setattr(nst_backbone, "_loaded", {})  # this fake VGG-19 must not stay cached
 
     backbone = load_backbone("vgg19_imagenet")
+    assert load_backbone("vgg19_imagenet") is backbone  # built once per process
     assert backbone.name == "vgg19_imagenet" and not backbone.model.trainable
     assert backbone.mean_bgr == pytest.approx((103.939, 116.779, 123.68))
     assert "block5_conv4" in backbone.conv_layers and len(backbone.conv_layers) == 16
@@ -62,4 +66,4 @@ def test_vgg19_loads_cached_weights(empty_cache, monkeypatch):
 
     path.write_bytes(b"corrupt")  # a different file no longer passes the checksum
     with pytest.raises(WeightsUnavailableError, match="Checksum mismatch"):
-        load_backbone("vgg19_imagenet")
+        build_vgg19_imagenet()

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from fr_utils.checks import check_distance, check_is_same_person
-from fr_utils.one_shot import (
-    balanced_threshold,
+from fr_utils.checks.nb01 import check_distance, check_is_same_person
+from fr_utils.lessons.one_shot import (
     predicted_false_accept_rate,
     recognition_errors,
     squared_distance_matrix,
     verification_pairs,
 )
-from fr_utils.reference import load_openface_reference
+from fr_utils.lessons.reference import load_openface_reference
+from fr_utils.metrics import best_threshold
 from workbook.checking import CheckFailed
 
 
@@ -43,16 +43,16 @@ def test_verification_pairs_counts_and_labels():
 def test_balanced_threshold_separates_separable_data():
     d = np.array([0.1, 0.2, 0.3, 1.0, 1.2])
     same = np.array([True, True, True, False, False])
-    tau = balanced_threshold(d, same)
+    tau = best_threshold(d, same, criterion="balanced")
     assert 0.3 < tau < 1.0
     with pytest.raises(ValueError):
-        balanced_threshold(d, np.ones(5, bool))
+        best_threshold(d, np.ones(5, bool), criterion="balanced")
 
 
 def test_recognition_false_accepts_grow_with_gallery_size():
     encodings, names = load_openface_reference()
     d, same = verification_pairs(encodings, names)
-    tau = balanced_threshold(d, same)
+    tau = best_threshold(d, same, criterion="balanced")
     errors = recognition_errors(encodings, names, [1, 10, 100], tau, n_trials=300, seed=1)
     fa = errors["false_accept"]
     assert fa[0] < fa[1] < fa[2]

@@ -1,5 +1,7 @@
 """The data and weights resolver (workbook.resources)."""
 
+import hashlib
+import inspect
 from pathlib import Path
 
 import pytest
@@ -69,55 +71,73 @@ def test_missing_package_says_what_to_install(monkeypatch):
         weights_path("mtcnn_pnet")
 
 
+# URL weights (ImageNet VGG-19): `workbook.download` against a loopback server (tests/conftest.py)
+
+VGG = "vgg19_imagenet_notop"
+PAYLOAD = b"pretend weights"
+
+
+@pytest.fixture
+def caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    return tmp_path
+
+
+def _local_vgg(monkeypatch, server, payload: bytes = PAYLOAD) -> Path:
+    """Serve ``payload`` under VGG-19's file name; point the entry at it with ``payload``'s md5."""
+    base, site, _ = server
+    entry = resources.weights_entry(VGG)
+    fname = entry["url"].rsplit("/", 1)[-1]
+    (site / fname).write_bytes(PAYLOAD)
+    local = dict(entry, url=f"{base}/{fname}", hash=hashlib.md5(payload).hexdigest())
+    monkeypatch.setitem(resources._manifest(), VGG, local)
+    return Path(fname)
+
+
+def test_vgg19_entry_is_keras_own_download():
+    from keras.src.applications import vgg19
+
+    entry = resources.weights_entry(VGG)
+    assert entry["url"] == vgg19.WEIGHTS_PATH_NO_TOP
+    assert (entry["hash_algorithm"], entry["cache_subdir"]) == ("md5", "models")
+    assert f'file_hash="{entry["hash"]}"' in inspect.getsource(vgg19)
+
+
 @pytest.mark.parametrize("variable", ["CI", "WORKBOOK_OFFLINE"])
-def test_url_weights_never_download_in_ci_or_offline(monkeypatch, tmp_path, variable):
-    monkeypatch.delenv("CI", raising=False)
+def test_url_weights_never_download_in_ci_or_offline(server, caches, monkeypatch, online, variable):
+    _local_vgg(monkeypatch, server)
     monkeypatch.setenv(variable, "1")
-    monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-
-    def no_network(*args, **kwargs):
-        raise AssertionError("tried to download")
-
-    import keras
-
-    monkeypatch.setattr(keras.utils, "get_file", no_network)
     with pytest.raises(WeightsUnavailableError, match="downloads are off"):
-        weights_path("vgg19_imagenet_notop")
+        weights_path(VGG)
+    assert server[2] == []
 
 
-def test_url_weights_download_when_allowed(monkeypatch, tmp_path):
-    """Online: the resolver calls Keras' downloader with the manifest's URL and hash."""
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("WORKBOOK_OFFLINE", raising=False)
-    monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    payload = b"pretend weights"
-    calls = []
+def test_url_weights_download_once_into_the_cache(server, caches, monkeypatch, online):
+    fname = _local_vgg(monkeypatch, server)
 
-    def fake_get_file(fname, origin, file_hash, cache_dir, cache_subdir):
-        calls.append((fname, origin, file_hash))
-        target = Path(cache_dir) / cache_subdir / fname
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(payload)
-        return str(target)
+    path = weights_path(VGG)
+    again = weights_path(VGG)
 
-    import hashlib
+    assert path == again == caches / "cache/models" / fname
+    assert path.read_bytes() == PAYLOAD and server[2] == [f"/{fname}"]
 
-    import keras
 
-    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
-    entry = resources.weights_entry("vgg19_imagenet_notop")
-    monkeypatch.setitem(
-        resources._manifest(),
-        "vgg19_imagenet_notop",
-        dict(entry, hash=hashlib.md5(payload).hexdigest()),
-    )
-    path = weights_path("vgg19_imagenet_notop")
-    assert path.read_bytes() == payload
-    assert calls == [(path.name, entry["url"], hashlib.md5(payload).hexdigest())]
-    weights_path("vgg19_imagenet_notop")  # cached: no second download
-    assert len(calls) == 1
+def test_url_weights_read_an_existing_keras_cache_file(server, caches, monkeypatch, online):
+    keras_file = caches / "keras/models" / _local_vgg(monkeypatch, server)
+    keras_file.parent.mkdir(parents=True)
+    keras_file.write_bytes(PAYLOAD)
+
+    assert weights_path(VGG) == keras_file and server[2] == []
+
+
+def test_url_weights_with_a_wrong_hash_are_not_kept(server, caches, monkeypatch, online):
+    fname = _local_vgg(monkeypatch, server, payload=b"the real weights")  # serves PAYLOAD
+
+    with pytest.raises(WeightsUnavailableError, match="Checksum mismatch"):
+        weights_path(VGG)
+
+    assert not (caches / "cache/models" / fname).exists()
 
 
 def test_cache_dir_honours_override(monkeypatch, tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fr_utils
-from fr_utils.checks_siamese import (
+from fr_utils.checks.nb02 import (
     check_distance_matrix,
     check_img_to_encoding,
     reference_distance_matrix,
@@ -136,7 +136,7 @@ def test_check_img_to_encoding_fails_on_the_stub():
 
 
 def test_check_photos_exist():
-    from fr_utils.checks_siamese import _CHECK_PHOTOS
+    from fr_utils.checks.nb02 import _CHECK_PHOTOS
 
     for relative in _CHECK_PHOTOS:
         assert data_path(relative).is_file()

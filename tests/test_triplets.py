@@ -6,17 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fr_utils.checks_triplet import check_batch_hard_triplets, check_triplet_loss
-from fr_utils.face_crops import FaceCrops, load_lfw_crops, split_identities
-from fr_utils.losses import triplet_loss
-from fr_utils.pair_eval import (
+from fr_utils.checks.nb03 import check_batch_hard_triplets, check_triplet_loss
+from fr_utils.lessons.pair_eval import (
     balanced_pairs,
-    best_threshold,
     evaluate_held_out,
     pair_distances,
-    verification_accuracy,
 )
-from fr_utils.triplets import (
+from fr_utils.lessons.triplets import (
     batch_hard_triplets,
     build_embedding_cnn,
     embed,
@@ -27,6 +23,9 @@ from fr_utils.triplets import (
     semi_hard_triplets,
     train_triplet_model,
 )
+from fr_utils.lfw.crops import FaceCrops, load_lfw_crops, split_identities
+from fr_utils.losses import triplet_loss
+from fr_utils.metrics import best_threshold, verification_accuracy
 from workbook.checking import CheckFailed
 
 # --- check_triplet_loss: passes the reference, fails every classic mistake ---------------------

@@ -3,19 +3,19 @@
 import numpy as np
 import pytest
 
-from fr_utils.checks_verification import (
+from fr_utils.checks.nb04 import (
     check_abs_diff_features,
     check_chi2_features,
     check_logistic_unit,
 )
-from fr_utils.lfw_pairs import Pairs, identity_of, official_pairs, training_pairs
-from fr_utils.pair_features import (
+from fr_utils.lessons.pair_features import (
     abs_diff_features,
     chi2_features,
     head_weights,
     logistic_unit,
     train_verification_head,
 )
+from fr_utils.lfw.pairs import Pairs, identity_of, official_pairs, training_pairs
 from workbook.checking import CheckFailed
 
 
@@ -182,7 +182,7 @@ def test_checks_fail_on_the_stub(check):
 @pytest.mark.slow
 def test_funneled_encoding_separates_one_person_from_another():
     import fr_utils
-    from fr_utils.lfw_pairs import encode_funneled, funneled_landmarks
+    from fr_utils.lfw.pairs import encode_funneled, funneled_landmarks
 
     photos = [f"Colin_Powell/Colin_Powell_000{i}.jpg" for i in (1, 2)] + [
         "Laura_Bush/Laura_Bush_0001.jpg"

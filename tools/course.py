@@ -32,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(ROOT))
+
+from workbook.atomic import atomic_open  # noqa: E402
 
 CONFIG = """\
 c = get_config()  # noqa: F821
@@ -178,12 +181,10 @@ def print_table(rows: list[dict], csv_path: Path | None = None) -> None:
     for r in rows:
         print(f"{r['student']:<12} {r['notebook']:<{width}} {r['points']:6.1f} {r['max']:5.1f}")
     if csv_path:
-        tmp = csv_path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as handle:
+        with atomic_open(csv_path, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["student", "notebook", "points", "max"])
             writer.writerows([r["student"], r["notebook"], r["points"], r["max"]] for r in rows)
-        tmp.replace(csv_path)
         print(f"wrote {csv_path}")
 
 

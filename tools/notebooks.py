@@ -1,59 +1,79 @@
 """Build, execute and run the workbook's notebooks.
 
-Each notebook has one source of truth, ``notebooks/src/NN_topic.py``, a plain
-Python file split into cells by header lines::
+Each notebook has one source of truth, ``notebooks/src/NN_topic.py``, in jupytext's "percent"
+format: cells start with ``# %%`` (code) or ``# %% [markdown]``, and cell metadata sits in the
+header as JSON, e.g. ``# %% tags=["parameters"]`` (papermill's parameter cell) or
+``# %% nbgrader={"grade": true, "grade_id": "check_ex1", "points": 2, ...}`` (a graded cell).
+Every ``notebooks/NN_topic.ipynb`` is *paired* with its source (notebook metadata
+``jupytext.formats = "ipynb,src//py:percent"``): in JupyterLab with jupytext installed (``make
+lab``), saving the notebook updates the source, so work done in either file is kept.
 
-    # %% [markdown]                 a markdown cell; every line starts with "# "
-    # %%                            a code cell
-    # %% [setup]                    the standard setup cell (body is generated)
-    # %% [parameters]               a code cell tagged "parameters" (papermill)
-    # %% [solution id=ex1]          an nbgrader solution cell (### BEGIN/END SOLUTION inside)
-    # %% [tests id=check_ex1 points=2]   an nbgrader graded, locked test cell
-
-Markdown may contain ``{{colab_badge}}``, replaced by an "Open in Colab" badge.
+What jupytext cannot know lives here: the standard setup cell (tagged ``setup``) and the "Open
+in Colab" badge, both generated from `SETUP_CELL` and `colab_badge`; ``check`` fails when a
+source's copy differs, ``sync`` rewrites them.
 
 Commands (``python tools/notebooks.py CMD [NN ...]``; NN selects notebooks by prefix):
 
-* ``build``   -- regenerate ``notebooks/NN_topic.ipynb`` from the sources (outputs dropped).
+* ``build``   -- update ``notebooks/NN_topic.ipynb`` from its source, keeping the outputs of
+  unchanged cells. If the notebook was edited after its source (outside a jupytext-enabled
+  JupyterLab), it refuses and says how to bring the edit into the source.
 * ``execute`` -- build, then execute in place from ``notebooks/`` so outputs can be committed.
 * ``run``     -- execute copies into ``build/``, render HTML beside them, print a status table.
-* ``check``   -- fail if a committed notebook's cells differ from its source.
+* ``check``   -- fail if a committed notebook's cells differ from its source, or a source's
+  setup cell or badge differs from the standard one.
+* ``sync``    -- rewrite every source's setup cell and badge from the standard ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import re
-import shlex
 import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
+from jupytext.combine import combine_inputs_with_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "notebooks" / "src"
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
 
+from workbook.atomic import atomic_open  # noqa: E402
 from workbook.setup import COLAB_CHECKOUT, REPO_URL  # noqa: E402
 
-HEADER = re.compile(r"^# %%(?: \[(?P<spec>[^\]]*)\])?\s*$")
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+FORMAT = "py:percent"
+#: How every notebook is paired with its source, and which metadata the source keeps.
+JUPYTEXT = {
+    "formats": "ipynb,src//py:percent",
+    "notebook_metadata_filter": "-all",
+    "cell_metadata_filter": "tags,nbgrader,jupyter,-all",
+}
 
 SETUP_CELL = f"""\
 # Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
-import os, subprocess, sys
+import os
+import subprocess
+import sys
+
+REPO = "{REPO_URL}"
 CHECKOUT = "{COLAB_CHECKOUT}"
-if ("COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ) and not os.path.isdir(CHECKOUT):
-    subprocess.check_call(["git", "clone", "--depth", "1", "{REPO_URL}", CHECKOUT])
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
     subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
 if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
     sys.path.insert(0, CHECKOUT)
 import workbook
+
 workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth"""
+_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 
 
 def colab_badge(stem: str) -> str:
@@ -63,70 +83,64 @@ def colab_badge(stem: str) -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
-def _nbgrader(kind: str, options: dict) -> dict:
-    meta = {
-        "schema_version": 3,
-        "task": False,
-        "locked": kind == "tests",
-        "solution": kind == "solution",
-    }
-    meta["grade"] = kind == "tests"
-    meta["grade_id"] = options["id"]
-    if kind == "tests":
-        meta["points"] = int(options.get("points", 1))
-    return meta
+def read_source(path: Path) -> nbformat.NotebookNode:
+    """Read a percent-format source as a notebook (no outputs), with stable cell ids.
+
+    A graded or solution cell is named after its nbgrader ``grade_id``; other cells get
+    ``cell-NNN`` by position, so a rebuild changes no id that did not move.
+    """
+    nb = jupytext.read(path, fmt=FORMAT)
+    nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}, "jupytext": JUPYTEXT}
+    for index, cell in enumerate(nb.cells):
+        cell.id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{index:03d}"
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
 
 
-def parse_source(path: Path) -> list[dict]:
-    """Split a source file into ``{"kind", "options", "source"}`` cells."""
-    cells, current = [], None
-    for line in path.read_text().splitlines():
-        match = HEADER.match(line)
-        if match:
-            words = shlex.split(match.group("spec") or "code")
-            options = dict(word.split("=", 1) for word in words[1:])
-            current = {"kind": words[0], "options": options, "lines": []}
-            cells.append(current)
-        elif current is not None:
-            current["lines"].append(line)
-        elif line.strip():
-            raise ValueError(f"{path}: text before the first '# %%' header: {line!r}")
-    for cell in cells:
-        lines = cell.pop("lines")
-        while lines and not lines[-1].strip():
-            lines.pop()
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        if cell["kind"] == "markdown":
-            lines = [re.sub(r"^# ?", "", line) for line in lines]
-        cell["source"] = "\n".join(lines)
-    return cells
+def _inputs(nb) -> list[tuple]:
+    """What a notebook's author wrote: cell types, sources and the metadata sources keep."""
+    keep = ("tags", "nbgrader")
+    return [
+        (c.cell_type, c.source, {k: c.metadata[k] for k in keep if k in c.metadata})
+        for c in nb.cells
+    ]
 
 
 def build(path: Path) -> nbformat.NotebookNode:
-    """Return the notebook (without outputs) described by source file ``path``."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
-    for index, cell in enumerate(parse_source(path)):
-        kind, options, source = cell["kind"], cell["options"], cell["source"]
-        cell_id = options.get("id", f"cell-{index:03d}")
-        if kind == "markdown":
-            new = nbformat.v4.new_markdown_cell(
-                source.replace("{{colab_badge}}", colab_badge(path.stem))
-            )
-        elif kind == "setup":
-            new = nbformat.v4.new_code_cell(SETUP_CELL)
-        elif kind in ("code", "parameters", "solution", "tests"):
-            new = nbformat.v4.new_code_cell(source)
-            if kind == "parameters":
-                new.metadata["tags"] = ["parameters"]
-            if kind in ("solution", "tests"):
-                new.metadata["nbgrader"] = _nbgrader(kind, options)
-        else:
-            raise ValueError(f"{path}: unknown cell kind {kind!r}")
-        new.id = cell_id
-        nb.cells.append(new)
+    """Return the notebook of source ``path``, with the committed outputs of unchanged cells."""
+    nb = read_source(path)
+    target = NOTEBOOKS / f"{path.stem}.ipynb"
+    if target.is_file():
+        committed = nbformat.read(target, as_version=4)
+        nb = combine_inputs_with_outputs(nb, committed, fmt=FORMAT)
+        fresh = read_source(path)
+        for cell, clean in zip(nb.cells, fresh.cells, strict=True):
+            cell.id = clean.id
+        nb.metadata = fresh.metadata
     return nb
+
+
+def _edited_after_source(path: Path) -> bool:
+    """True when the notebook's inputs differ from its source and the notebook is newer."""
+    target = NOTEBOOKS / f"{path.stem}.ipynb"
+    if not target.is_file() or target.stat().st_mtime <= path.stat().st_mtime:
+        return False
+    committed = nbformat.read(target, as_version=4)
+    return _inputs(committed) != _inputs(read_source(path))
+
+
+def _standard_problems(path: Path) -> list[str]:
+    """How a source's setup cell and badge differ from the standard ones (empty if not)."""
+    nb = read_source(path)
+    problems = []
+    setup = [c for c in nb.cells if "setup" in c.metadata.get("tags", [])]
+    if len(setup) != 1 or setup[0].source != SETUP_CELL:
+        problems.append("setup cell differs from tools/notebooks.py SETUP_CELL")
+    badges = [m for c in nb.cells if c.cell_type == "markdown" for m in _BADGE.findall(c.source)]
+    if badges != [colab_badge(path.stem)]:
+        problems.append("Colab badge missing or pointing elsewhere")
+    return problems
 
 
 def _select(stems: list[str]) -> list[Path]:
@@ -139,9 +153,8 @@ def _select(stems: list[str]) -> list[Path]:
 
 
 def _write(nb, path: Path) -> None:
-    tmp = path.with_suffix(".ipynb.tmp")
-    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-    tmp.replace(path)
+    with atomic_open(path, "w", encoding="utf-8") as out:
+        out.write(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def execute(nb, cwd: Path, timeout: int = 1200):
@@ -157,16 +170,27 @@ def execute(nb, cwd: Path, timeout: int = 1200):
     return nb
 
 
+def _refuse_to_overwrite_edits(src: Path) -> None:
+    if _edited_after_source(src):
+        raise SystemExit(
+            f"notebooks/{src.stem}.ipynb was edited after its source; bring the edit into"
+            f" notebooks/src/{src.name} first: `jupytext --sync notebooks/{src.stem}.ipynb`"
+            " (or open and save it in `make lab`), or discard it with `git checkout`."
+        )
+
+
 def cmd_build(stems):
     for src in _select(stems):
+        _refuse_to_overwrite_edits(src)
         _write(build(src), NOTEBOOKS / f"{src.stem}.ipynb")
         print(f"built notebooks/{src.stem}.ipynb")
 
 
 def cmd_execute(stems):
     for src in _select(stems):
+        _refuse_to_overwrite_edits(src)
         start = time.time()
-        nb = execute(build(src), NOTEBOOKS)
+        nb = execute(read_source(src), NOTEBOOKS)
         _write(nb, NOTEBOOKS / f"{src.stem}.ipynb")
         size = (NOTEBOOKS / f"{src.stem}.ipynb").stat().st_size / 1e6
         print(
@@ -185,7 +209,7 @@ def cmd_run(stems):
     for src in _select(stems):
         print(f"running {src.stem} ...", flush=True)
         start, status = time.time(), "ok"
-        nb = build(src)
+        nb = read_source(src)
         try:
             execute(nb, NOTEBOOKS)
         except Exception as error:  # keep going: the table reports every notebook
@@ -206,26 +230,41 @@ def cmd_run(stems):
 
 
 def cmd_check(stems):
-    stale = []
+    stale, nonstandard = [], []
     for src in _select(stems):
         committed = nbformat.read(NOTEBOOKS / f"{src.stem}.ipynb", as_version=4)
-        expected = build(src)
-        pairs = zip(committed.cells, expected.cells, strict=False)
-        if len(committed.cells) != len(expected.cells) or any(
-            a.source != b.source or a.metadata.get("nbgrader") != b.metadata.get("nbgrader")
-            for a, b in pairs
-        ):
+        if _inputs(committed) != _inputs(read_source(src)):
             stale.append(src.stem)
+        nonstandard += [f"{src.name}: {problem}" for problem in _standard_problems(src)]
     if stale:
         raise SystemExit(f"notebooks out of date with notebooks/src: {stale}; run `make notebooks`")
+    if nonstandard:
+        raise SystemExit("; ".join(nonstandard) + "; run `python tools/notebooks.py sync`")
     print("notebooks match their sources")
+
+
+def cmd_sync(stems):
+    """Rewrite the setup cell and the Colab badge of every source from the standard ones."""
+    for src in _select(stems):
+        nb = jupytext.read(src, fmt=FORMAT)
+        badge = colab_badge(src.stem)
+        for cell in nb.cells:
+            if "setup" in cell.metadata.get("tags", []):
+                cell.source = SETUP_CELL
+            elif cell.cell_type == "markdown":
+                cell.source = _BADGE.sub(lambda _, badge=badge: badge, cell.source)
+        nb.metadata = copy.deepcopy({"jupytext": JUPYTEXT})
+        text = jupytext.writes(nb, fmt=FORMAT)
+        if text != src.read_text():
+            src.write_text(text)
+            print(f"synced notebooks/src/{src.name}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["build", "execute", "run", "check"])
+    parser.add_argument("command", choices=["build", "execute", "run", "check", "sync"])
     parser.add_argument("notebooks", nargs="*", help="notebook number prefixes, e.g. 01 07")
     args = parser.parse_args(argv)
     globals()[f"cmd_{args.command}"](args.notebooks)

@@ -1,7 +1,16 @@
-"""Shared plumbing of the workbook: data/weights resolution, notebook setup and exercise checks.
+"""Shared plumbing of the workbook, used by `fr_utils`, `nst_utils`, `conv_utils` and the tools.
+
+* finding files: `workbook.resources` (data_path, weights_path, cache_dir),
+  `workbook.download` (the one download path), `workbook.atomic` (the one atomic write);
+* reading and crediting images: `workbook.images` (the one image reader),
+  `workbook.credits` (the credit line of every image a notebook shows);
+* notebooks: `workbook.setup` (the first cell of every notebook), `workbook.nbval_policy`
+  (the pytest plugin that compares re-executed outputs);
+* grading: `workbook.checking` (CheckFailed and the helpers every ``checks`` module uses);
+* tooling: `workbook.fetch_data` and `workbook.wfdb` (``make data``).
 
 The teaching code lives in `fr_utils` (faces), `nst_utils` (style transfer) and `conv_utils`
-(1D/3D convolutions); this package only finds files and prepares notebooks.
+(1D/3D convolutions); this package only finds, reads and writes files and prepares notebooks.
 """
 
 from workbook.checking import CheckFailed

@@ -1,34 +1,138 @@
-"""Write files atomically: readers see the old file or the complete new one, never half of it."""
+"""Write files atomically: readers see the old file or the complete new one, never half of it.
+
+Every file the project writes for keeps (a face database, a converted-weights cache, an
+encoding cache, a downloaded file, a generated image, a notebook) goes through this module:
+
+* `atomic_open` gives a file object to write to;
+* `atomic_path` gives a temporary *path*, for writers that insist on a file name (Keras'
+  ``save_weights``, which also checks the name's ending);
+* `replace` is the one place that moves a finished file or folder into place.
+
+How: the new content goes to a hidden temporary file beside the destination, named
+``.<random>.tmp.<name>`` (so it keeps the destination's extension), is flushed to disk, and
+is then moved onto the destination with `os.replace`, which is atomic within a folder. If
+writing fails, the temporary file is deleted and the destination is untouched. An existing
+destination keeps its permission bits, and writing through a symbolic link replaces the
+file the link points to, not the link. `remove_stale` deletes temporary files that a killed
+process left behind.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
-__all__ = ["atomic_open"]
+__all__ = ["atomic_open", "atomic_path", "remove_stale", "replace"]
+
+_TAG = ".tmp."
+# A temporary file older than this belongs to a process that died while writing it.
+STALE_SECONDS = 3600
+
+
+def _target(dest: str | os.PathLike) -> Path:
+    """The file really written: ``dest``, or what it links to when it is a symbolic link."""
+    dest = Path(dest)
+    return Path(os.path.realpath(dest)) if dest.is_symlink() else dest
+
+
+def _new_temp(target: Path) -> Path:
+    """Create an empty temporary file beside ``target`` with the usual permissions (umask)."""
+    for _ in range(100):
+        temp = target.parent / f".{secrets.token_hex(4)}{_TAG}{target.name}"
+        try:
+            os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return temp
+    raise FileExistsError(f"could not create a temporary file beside {target}")
+
+
+def replace(source: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Move a finished file or folder ``source`` onto ``dest`` in one step (`os.replace`).
+
+    Both must be in the same file system (use a temporary name beside ``dest``). The folder
+    is synced afterwards where the platform allows it, so the move survives a power cut.
+    """
+    os.replace(source, dest)
+    try:
+        folder = os.open(Path(dest).parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
 
 
 @contextmanager
-def atomic_open(dest: str | os.PathLike, suffix: str = ".part") -> Iterator[BinaryIO]:
-    """Open a temporary file beside ``dest`` for binary writing; move it onto ``dest`` on success.
+def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; move it onto ``dest`` when the block succeeds.
 
-    The temporary file is named ``.<name>.<random><suffix>`` in ``dest``'s folder (so the final
-    `os.replace` is atomic) and flushed to disk before the move. If the block raises, the
-    temporary file is deleted and ``dest`` is untouched.
+    The temporary name ends with ``dest``'s name, so writers that check the extension accept
+    it. Write the whole file inside the block. If the block raises, the temporary file is
+    deleted and ``dest`` is untouched.
+
+    Example::
+
+        with atomic_path(cache / "model.weights.h5") as temp:
+            model.save_weights(temp)
     """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
+    target = _target(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = _new_temp(target)
     try:
-        with os.fdopen(handle, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, dest)
+        yield temp
+        if target.exists():
+            os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+        replace(temp, target)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_open(dest: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator[IO]:
+    """Open a temporary file beside ``dest`` for writing; move it onto ``dest`` on success.
+
+    Args:
+        dest: the file to (re)write.
+        mode: ``"wb"`` (bytes) or ``"w"`` (text; ``kwargs`` such as ``encoding`` or
+            ``newline`` go to `open`).
+
+    The file is flushed and synced to disk before the move (see `atomic_path`).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_open writes a whole new file: mode 'wb' or 'w', got {mode!r}")
+    with atomic_path(dest) as temp, open(temp, mode, **kwargs) as out:
+        yield out
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def remove_stale(dest: str | os.PathLike, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Delete the temporary files of ``dest`` left by writers that died (older than an hour).
+
+    Returns:
+        The paths removed. Temporary files still being written (recent ones) are kept.
+    """
+    target = _target(dest)
+    if not target.parent.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for temp in target.parent.glob(f".*{_TAG}{target.name}"):
+        try:
+            if now - temp.stat().st_mtime > older_than:
+                temp.unlink()
+                removed.append(temp)
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    return removed

@@ -13,11 +13,57 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CheckFailed", "as_array", "expect_close", "expect_scalar", "expect_shape", "passed"]
+__all__ = [
+    "CheckFailed",
+    "as_array",
+    "call_student",
+    "expect_close",
+    "expect_scalar",
+    "expect_shape",
+    "passed",
+    "random_unit_rows",
+]
 
 
 class CheckFailed(AssertionError):
     """An exercise check failed; the message says what was expected and the likely bug."""
+
+
+def call_student(function, *args, what: str | None = None, **kwargs):
+    """Call a student's function; a stub or a crash becomes a `CheckFailed` that says what happened.
+
+    Args:
+        function: the student's function.
+        *args, **kwargs: the inputs of this test case.
+        what: how to name the call in messages, e.g. ``"gram_matrix(A) for A of shape (3, 4)"``;
+            default ``"<function name>()"``.
+
+    Returns:
+        Whatever the function returned.
+
+    Raises:
+        CheckFailed: the function still raises ``NotImplementedError`` (the stub), or crashed
+            (the message names the exception, so the student sees their bug, not a traceback
+            into the check). A `CheckFailed` raised inside passes through unchanged.
+    """
+    what = what or f"{getattr(function, '__name__', 'your function')}()"
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            f"{what} still raises NotImplementedError: replace `raise NotImplementedError()`"
+            " with your code (between the solution markers)."
+        ) from None
+    except CheckFailed:
+        raise
+    except Exception as error:  # any crash is the student's bug: report it, not a traceback
+        raise CheckFailed(f"{what} raised {type(error).__name__}: {error}") from None
+
+
+def random_unit_rows(rng: np.random.Generator, n: int, d: int = 128) -> np.ndarray:
+    """``(n, d)`` float32 rows of unit L2 norm, random directions: stand-ins for face encodings."""
+    rows = rng.normal(size=(n, d)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
 def as_array(value, what: str) -> np.ndarray:

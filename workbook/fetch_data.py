@@ -14,14 +14,17 @@ four kinds of tables:
 * ``[download.NAME]``: one downloaded artefact: ``url`` (or ``urls``, tried in order), the
   ``sha256`` and ``size`` of the download, ``license``, ``what`` it is, ``dest`` (where it goes,
   relative to the data folder), ``group`` and ``process`` (what happens after the check:
-  ``copy``, ``image_1024``, ``files`` or ``lfw_archive``; see `PROCESSES`).
+  ``copy``, ``image_1024``, ``files``, ``lfw_archive`` or ``square_images``; see `PROCESSES`).
+  ``files`` and ``square_images`` download many files: ``base_url`` plus a ``files`` table
+  (name -> SHA-256).
 * ``[step.NAME]``: a file made from downloaded ones (``run`` names a function in `STEPS`).
 * ``[final]``: ``"relative/path" = "sha256"`` of every final file, for `verify_data`.
 * ``[tree."folder"]``: a *tree digest* of a folder too big to list file by file: the SHA-256 of
   the sorted lines ``"relative_path sha256_of_file\\n"`` over the files matching ``include``.
 
+Every file is fetched by `workbook.download.download` (atomic, hash checked before the move).
 Nothing here runs in CI or in the tests against the real internet: `fetch` refuses to run when
-`workbook.resources.downloads_allowed` is False (``CI`` or ``WORKBOOK_OFFLINE`` set).
+`workbook.download.downloads_allowed` is False (``CI`` or ``WORKBOOK_OFFLINE`` set).
 """
 
 from __future__ import annotations
@@ -30,8 +33,6 @@ import argparse
 import concurrent.futures
 import csv
 import hashlib
-import http.client
-import importlib.util
 import io
 import json
 import os
@@ -39,17 +40,24 @@ import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
+import urllib.parse
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 import tomllib
 
-from workbook import wfdb
+from workbook import atomic, wfdb
 from workbook.atomic import atomic_open
-from workbook.resources import data_roots, downloads_allowed, file_digest, repo_root
+from workbook.download import (
+    ChecksumError,
+    DownloadError,
+    download,
+    downloads_allowed,
+    file_digest,
+    progress_printer,
+)
+from workbook.resources import data_roots, repo_root
 
 __all__ = [
     "PROCESSES",
@@ -68,16 +76,6 @@ __all__ = [
 ]
 
 MANIFEST = repo_root() / "data" / "manifest.toml"
-_USER_AGENT = "special-applications-workbook/fetch_data (+https://github.com)"
-_CHUNK = 1 << 16
-
-
-class DownloadError(RuntimeError):
-    """Raised when an artefact cannot be downloaded from any of its URLs."""
-
-
-class ChecksumError(DownloadError):
-    """Raised when a downloaded or unpacked artefact does not have the expected SHA-256."""
 
 
 class UnsafeArchiveError(ValueError):
@@ -118,7 +116,9 @@ def load_manifest(path: str | os.PathLike = MANIFEST) -> dict:
             raise ValueError(
                 f"{path}: [download.{name}] has process {process!r}; valid: {', '.join(PROCESSES)}"
             )
-        if not entry.get("sha256") and process not in ("lfw_archive", "files"):
+        if process in _MANY_FILES and not (entry.get("files") and "base_url" in entry):
+            raise ValueError(f"{path}: [download.{name}] needs base_url and a files table")
+        if not entry.get("sha256") and process not in ("lfw_archive", *_MANY_FILES):
             raise ValueError(f"{path}: [download.{name}] needs a sha256 of the download")
     for name, entry in manifest["step"].items():
         if entry.get("run") not in STEPS:
@@ -126,6 +126,9 @@ def load_manifest(path: str | os.PathLike = MANIFEST) -> dict:
                 f"{path}: [step.{name}] has run {entry.get('run')!r}; valid: {', '.join(STEPS)}"
             )
     return manifest
+
+
+_MANY_FILES = ("files", "square_images")  # processes that download a `files` table
 
 
 def _urls(entry: dict) -> list[str]:
@@ -154,136 +157,56 @@ def tree_digest(folder: str | os.PathLike, include: str = "**/*") -> tuple[int, 
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder; nothing to digest")
-    paths = sorted(p.relative_to(folder).as_posix() for p in folder.glob(include) if p.is_file())
+    paths = _folder_files(folder, include)
     text = "".join(f"{rel} {file_digest(folder / rel)}\n" for rel in paths)
     return len(paths), hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _folder_files(folder: Path, include: str) -> list[str]:
+    """Return the relative POSIX paths of the files of ``folder`` matching ``include``, sorted."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.glob(include) if p.is_file())
+
+
 # --------------------------------------------------------------------------------------------
-# Download
+# Download (one file: `workbook.download.download`; here: many files from one base URL)
 # --------------------------------------------------------------------------------------------
 
 
-def _progress(label: str) -> Callable[[int, int | None], None]:
-    """Return a callback that prints ``label: done/total MB`` to stderr, at most every 5 %."""
-    state = {"shown": -1}
-    tty = sys.stderr.isatty()
-
-    def show(done: int, total: int | None) -> None:
-        if total:
-            step = int(20 * done / total)
-            if step == state["shown"] and done < total:
-                return
-            state["shown"] = step
-            text = f"  {label}: {done / 1e6:.1f}/{total / 1e6:.1f} MB ({100 * done // total}%)"
-        else:
-            mb = int(done / 5e6)
-            if mb == state["shown"]:
-                return
-            state["shown"] = mb
-            text = f"  {label}: {done / 1e6:.1f} MB"
-        print(("\r" + text) if tty else text, end="" if tty else "\n", file=sys.stderr, flush=True)
-        if tty and total and done >= total:
-            print(file=sys.stderr)
-
-    return show
+def _file_url(base_url: str, rel: str) -> str:
+    """Return ``base_url/rel`` with ``rel`` percent-encoded (``'`` -> ``%27``, space -> ``%20``)."""
+    return f"{base_url.rstrip('/')}/{urllib.parse.quote(rel)}"
 
 
-def _open_url(url: str, timeout: float):
-    """Open ``url`` for reading; ``package://pkg/rel/path`` reads a file of an installed package."""
-    if url.startswith("package://"):
-        package, _, rel = url[len("package://") :].partition("/")
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise DownloadError(
-                f"{url}: the Python package {package!r} is not installed;"
-                " fix: pip install -e . (it is a dependency of the workbook)"
-            )
-        path = Path(next(iter(spec.submodule_search_locations))) / rel
-        if not path.is_file():
-            raise DownloadError(f"{url}: {path} is missing; reinstall {package}")
-        return open(path, "rb"), path.stat().st_size
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/https only)
-    length = response.headers.get("Content-Length")
-    return response, int(length) if length and length.isdigit() else None
-
-
-def download(
-    urls: str | Sequence[str],
-    dest: str | os.PathLike,
-    sha256: str | None,
+def _download_files(
+    base_url: str,
+    files: dict[str, str | None],
+    folder: Path,
     *,
-    label: str | None = None,
-    progress: bool = True,
-    timeout: float = 60.0,
-) -> Path:
-    """Download a file atomically and check its SHA-256.
-
-    The bytes are streamed into a temporary file in ``dest``'s folder while they are hashed; only
-    a download with the expected digest is moved onto ``dest`` (`os.replace`, atomic). A failed or
-    rejected download leaves nothing behind. Several URLs are tried in order.
-
-    Args:
-        urls: one URL or mirrors of the same file (``http(s)://`` or ``package://pkg/path``).
-        dest: the final path.
-        sha256: expected hex digest, or None/"" when unknown (the caller must then check the
-            result some other way, e.g. with `tree_digest`).
-        label: the name shown in progress lines (default: the file name).
-        progress: print progress to stderr.
-        timeout: seconds to wait for the server at each read.
-
-    Returns:
-        ``dest``.
-
-    Raises:
-        ChecksumError: the only URL served bytes with another digest (names both hashes).
-        DownloadError: no URL gave the expected file (names each URL and what went wrong).
-    """
-    urls = [urls] if isinstance(urls, str) else list(urls)
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    label = label or dest.name
-    errors: list[DownloadError] = []
-    for url in urls:
-        try:
-            _download_one(url, dest, sha256, label, progress, timeout)
-            return dest
-        except (urllib.error.URLError, http.client.HTTPException, OSError, DownloadError) as error:
-            if not isinstance(error, DownloadError):
-                error = DownloadError(f"{url}: {error}")
-            errors.append(error)
-    if len(errors) == 1:
-        raise errors[0]
-    raise DownloadError(
-        f"Could not download {label} from any of its {len(urls)} URLs:\n  "
-        + "\n  ".join(str(e) for e in errors)
-    )
-
-
-def _download_one(
-    url: str, dest: Path, sha256: str | None, label: str, progress: bool, timeout: float
+    label: str,
+    progress: bool,
+    threads: int = 8,
 ) -> None:
-    handle, total = _open_url(url, timeout)
-    show = _progress(label) if progress else None
-    digest = hashlib.sha256()
-    with handle, atomic_open(dest) as out:
-        done = 0
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            out.write(block)
-            digest.update(block)
-            done += len(block)
+    """Download ``folder/rel`` from ``base_url/rel`` for every ``rel: sha256`` of ``files``.
+
+    Files already present with their SHA-256 are kept. Eight downloads run at a time; each is
+    checked (when its hash is known) and moved into place on its own, so an interrupted run
+    resumes where it stopped. Progress is one ``done/total files`` line.
+    """
+    todo = [
+        (rel, sha)
+        for rel, sha in sorted(files.items())
+        if not (sha and (folder / rel).is_file() and file_digest(folder / rel) == sha)
+    ]
+    show = progress_printer(label, unit="files") if progress and todo else None
+
+    def get(item: tuple[str, str | None]) -> None:
+        rel, sha = item
+        download(_file_url(base_url, rel), folder / rel, sha, label=rel, progress=False)
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        for done, _ in enumerate(pool.map(get, todo), 1):
             if show:
-                show(done, total)
-        if total is not None and done != total:
-            raise DownloadError(f"{url}: got {done} bytes, the server announced {total}")
-        actual = digest.hexdigest()
-        if sha256 and actual != sha256.lower():
-            raise ChecksumError(
-                f"Checksum mismatch for {label} downloaded from {url}:\n"
-                f"  expected sha256 {sha256}\n  got      sha256 {actual}\n"
-                "The file was deleted. The server may have changed it; please report this."
-            )
+                show(done, len(todo))
 
 
 def _safe_member_path(name: str, archive: str) -> PurePosixPath:
@@ -442,7 +365,7 @@ def _lfw_archive(data_dir: Path, name: str, entry: dict, manifest: dict, progres
             target = dest / person.name
             if target.exists():
                 shutil.rmtree(target)
-            os.replace(person, target)
+            atomic.replace(person, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -465,38 +388,72 @@ def _lfw_files(data_dir: Path, entry: dict, out: Path, progress: bool) -> None:
         if "\t" in line:
             person, count = line.split("\t")
             counts[person] = int(count)
-    jobs = [
-        (f"{p}/{p}_{k:04d}.jpg")
+    jobs = {
+        f"{p}/{p}_{k:04d}.jpg": None
         for p, n in sorted(counts.items())
         if p not in withheld
         for k in range(1, n + 1)
-    ]
-    base = entry["file_base_url"].rstrip("/")
-    show = _progress("lfw images") if progress else None
-
-    def get(rel: str) -> None:
-        download(f"{base}/{rel}", out / rel, None, progress=False)
-
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        for done, _ in enumerate(pool.map(get, jobs), 1):
-            if show:
-                show(done, len(jobs))
+    }
+    _download_files(entry["file_base_url"], jobs, out, label="lfw images", progress=progress)
 
 
 def _files(data_dir: Path, name: str, entry: dict, manifest: dict, progress: bool) -> None:
     """Download each ``files`` entry (``relative/path = sha256``) from ``base_url`` to ``dest``."""
-    base, dest = entry["base_url"].rstrip("/"), data_dir / entry["dest"]
-    items = sorted(entry["files"].items())
-    for done, (rel, sha) in enumerate(items, 1):
-        target = dest / rel
-        if not (target.is_file() and file_digest(target) == sha):
-            download(f"{base}/{rel}", target, sha, progress=False)
-        if progress:
-            print(f"\r  {name}: {done}/{len(items)} files", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
+    dest = data_dir / entry["dest"]
+    _download_files(entry["base_url"], entry["files"], dest, label=name, progress=progress)
     if entry["dest"] in manifest["tree"]:
         _check_tree(data_dir, entry["dest"], manifest)
+
+
+def _square_jpeg(src: Path, dest: Path, size: int, quality: int) -> bool:
+    """Make a ``size`` x ``size`` RGB JPEG from one image; return True if it had to be upscaled.
+
+    The shared copy's exact recipe (Pillow): convert to RGB; resize so that the shorter side
+    is ``size`` (``scale = size / min(w, h)``, new sides ``max(size, round(side * scale))``,
+    Lanczos); crop the centre ``size`` x ``size`` (``left = (W - size) // 2``,
+    ``top = (H - size) // 2``); save as JPEG with ``quality`` and Pillow's other defaults.
+    """
+    from PIL import Image  # deferred: only the image processing needs Pillow
+
+    with Image.open(src) as opened:
+        image = opened.convert("RGB")
+    width, height = image.size
+    scale = size / min(width, height)
+    new = (max(size, round(width * scale)), max(size, round(height * scale)))
+    image = image.resize(new, Image.Resampling.LANCZOS)
+    left, top = (new[0] - size) // 2, (new[1] - size) // 2
+    image = image.crop((left, top, left + size, top + size))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    _atomic_write(dest, buffer.getvalue())
+    return min(width, height) < size
+
+
+def _square_images(data_dir: Path, name: str, entry: dict, manifest: dict, progress: bool) -> None:
+    """Download source images (each checked by SHA-256) and make square JPEGs of them.
+
+    Entry keys: ``base_url`` and ``files`` (source name -> SHA-256) as for ``files``; ``dest``;
+    ``size`` (256) and ``quality`` (90) for `_square_jpeg`; the output is named as the source
+    with the suffix ``suffix`` (``".jpg"``). ``upscaled_file`` (optional) lists, below a
+    comment line, the sources whose shorter side was under ``size``. The sources wait in
+    ``<data>/.downloads/NAME/`` (so an interrupted run resumes) and are deleted at the end.
+    """
+    dest, raw = data_dir / entry["dest"], data_dir / ".downloads" / name
+    size, quality = entry.get("size", 256), entry.get("quality", 90)
+    _download_files(entry["base_url"], entry["files"], raw, label=name, progress=progress)
+    upscaled = []
+    for rel in sorted(entry["files"]):
+        out = dest / PurePosixPath(rel).with_suffix(entry.get("suffix", ".jpg"))
+        if _square_jpeg(raw / rel, out, size, quality):
+            upscaled.append(rel)
+    if "upscaled_file" in entry:
+        header = (
+            f"# Sources shorter than {size} px on their shorter side (upscaled, soft);"
+            " names as in the source repository\n"
+        )
+        text = header + "".join(f"{rel}\n" for rel in upscaled)
+        _atomic_write(dest / entry["upscaled_file"], text.encode("utf-8"))
+    shutil.rmtree(raw)
 
 
 def _simple(process: Callable[[Path, Path], None] | None):
@@ -522,6 +479,7 @@ PROCESSES: dict[str, Callable[..., None]] = {
     "image_1024": _simple(_image_1024),
     "files": _files,
     "lfw_archive": _lfw_archive,
+    "square_images": _square_images,
 }
 """What happens to a checked download, by the manifest's ``process`` value."""
 
@@ -622,10 +580,48 @@ def _mitdb_npz(data_dir: Path, step: dict) -> None:
         )
 
 
+def _first_lines(data_dir: Path, step: dict) -> None:
+    """Keep the first ``lines`` lines of ``inputs[0]``, byte for byte (like ``head -n``)."""
+    data = (data_dir / step["inputs"][0]).read_bytes()
+    _atomic_write(data_dir / step["outputs"][0], b"".join(data.splitlines(True)[: step["lines"]]))
+
+
+def _sha256sum(data_dir: Path, step: dict) -> None:
+    """Write ``sha256sum``'s format for the files of ``folder`` matching ``include``.
+
+    One line ``"<sha256>  <relative path>\\n"`` per file, sorted by path, so that
+    ``sha256sum -c`` run inside the folder checks them.
+    """
+    folder = data_dir / step["folder"]
+    lines = [
+        f"{file_digest(folder / rel)}  {rel}\n" for rel in _folder_files(folder, step["include"])
+    ]
+    _atomic_write(data_dir / step["outputs"][0], "".join(lines).encode("utf-8"))
+
+
+def _wnid_classes(data_dir: Path, step: dict) -> None:
+    """Index images named ``<wnid>_<label>.jpg``: CSV ``wnid,label,file``, sorted by wnid.
+
+    Sorted WordNet ids are the standard ImageNet-1k class order (index 0..999). Python `csv`
+    with its default ``\\r\\n`` line ends, as in the shared copy.
+    """
+    folder = data_dir / step["folder"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["wnid", "label", "file"])
+    for rel in _folder_files(folder, step["include"]):
+        wnid, _, label = PurePosixPath(rel).stem.partition("_")
+        writer.writerow([wnid, label, rel])
+    _atomic_write(data_dir / step["outputs"][0], buffer.getvalue().encode("utf-8"))
+
+
 STEPS: dict[str, Callable[[Path, dict], None]] = {
     "openface_without_set5": _openface_without_set5,
     "pairs_available": _pairs_available,
     "mitdb_npz": _mitdb_npz,
+    "first_lines": _first_lines,
+    "sha256sum": _sha256sum,
+    "wnid_classes": _wnid_classes,
 }
 """Functions that make derived files, by the manifest's ``run`` value."""
 
@@ -749,9 +745,13 @@ def _is_current(data_dir: Path, entry: dict, manifest: dict) -> bool:
     for rel in _outputs(entry):
         path = data_dir / rel
         if rel in manifest["tree"]:
-            try:
-                _check_tree(data_dir, rel, manifest)
-            except (FileNotFoundError, ChecksumError):
+            spec = manifest["tree"][rel]
+            if not path.is_dir():
+                return False
+            count, digest = tree_digest(path, spec.get("include", "**/*"))
+            if (count, digest) != (spec["count"], spec["sha256"]) and digest != (
+                _processed_record(data_dir).get(rel + "/")
+            ):
                 return False
             continue
         expected = manifest["final"].get(rel)
@@ -786,6 +786,40 @@ def _remember_processed(data_dir: Path, rel: str, digest: str) -> None:
     record = _processed_record(data_dir)
     record[rel] = digest
     _atomic_write(data_dir / ".downloads" / "processed.json", json.dumps(record, indent=1).encode())
+
+
+def _differences(data_dir: Path, entry: dict, manifest: dict) -> list[str]:
+    """Compare the outputs just made with the course copy; record and report the differences.
+
+    Only processed outputs can differ (their sources were verified): a different Pillow or
+    libjpeg, NumPy or zlib can encode the same content in different bytes. Such outputs are
+    kept, remembered in ``.downloads/processed.json`` (so they are not made again on every
+    run) and reported; `verify_data` still lists them as ``changed``.
+    """
+    warnings = []
+    for rel in _outputs(entry):
+        path = data_dir / rel
+        if rel in manifest["tree"] and path.is_dir():
+            spec = manifest["tree"][rel]
+            count, digest = tree_digest(path, spec.get("include", "**/*"))
+            if (count, digest) != (spec["count"], spec["sha256"]):
+                _remember_processed(data_dir, rel + "/", digest)
+                warnings.append(
+                    f"{rel}/ differs from the course copy ({count} files, tree digest {digest};"
+                    f" expected {spec['count']} files, {spec['sha256']}). Its sources were"
+                    " verified; another Pillow/libjpeg version can resize or encode the same"
+                    " images into slightly different bytes (see data/README.md)."
+                )
+            continue
+        expected = manifest["final"].get(rel)
+        if expected and path.is_file() and (actual := file_digest(path)) != expected:
+            _remember_processed(data_dir, rel, actual)
+            warnings.append(
+                f"{rel} differs from the course copy (sha256 {expected}). Its source was"
+                " verified; a different Pillow/libjpeg, NumPy or zlib version can encode the"
+                " same content in different bytes."
+            )
+    return warnings
 
 
 def fetch(
@@ -835,16 +869,7 @@ def fetch(
             STEPS[entry["run"]](data_dir, entry)
         else:
             PROCESSES[entry.get("process", "copy")](data_dir, name, entry, manifest, progress)
-        for rel in _outputs(entry):
-            expected = manifest["final"].get(rel)
-            path = data_dir / rel
-            if expected and path.is_file() and (actual := file_digest(path)) != expected:
-                _remember_processed(data_dir, rel, actual)
-                warnings.append(
-                    f"{rel} differs from the course copy (sha256 {expected}). Its source was"
-                    " verified; a different Pillow/libjpeg, NumPy or zlib version can encode the"
-                    " same content in different bytes."
-                )
+        warnings += _differences(data_dir, entry, manifest)
     return warnings
 
 

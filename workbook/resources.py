@@ -11,19 +11,26 @@ Every notebook, test and command-line tool goes through this one module:
   file and verifies its checksum. Files that ship inside a PyPI package are
   read from the installed package; files that are part of the course data
   (``source = "data"``, e.g. ``pretrained/...``) are found through `data_path`;
-  files with a download URL are fetched into the user cache only when downloads
-  are allowed (never when ``CI`` or ``WORKBOOK_OFFLINE`` is set).
+  files with a download URL are fetched into the user cache by `workbook.download`,
+  only when downloads are allowed (never when ``CI`` or ``WORKBOOK_OFFLINE`` is set).
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from functools import cache, lru_cache
 from pathlib import Path
 
 import tomllib
+
+from workbook.download import (
+    DownloadError,
+    DownloadsDisabledError,
+    download,
+    downloads_allowed,
+    file_digest,
+)
 
 __all__ = [
     "DataNotFoundError",
@@ -104,24 +111,6 @@ def cache_dir() -> Path:
     return path
 
 
-def downloads_allowed() -> bool:
-    """Return False when downloads are forbidden: in CI (``CI`` set) or ``WORKBOOK_OFFLINE=1``."""
-    return not (_flag("CI") or _flag("WORKBOOK_OFFLINE"))
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Return the hex digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @lru_cache(maxsize=1)
 def _manifest() -> dict:
     with open(repo_root() / "weights" / "manifest.toml", "rb") as handle:
@@ -173,6 +162,13 @@ def _package_file(name: str, entry: dict) -> Path:
 
 
 def _download(name: str, entry: dict) -> Path:
+    """A network with a download URL: the cached file, else a verified download into the cache.
+
+    Keras' own cache (``$KERAS_HOME/models/<file>``, default ``~/.keras``) is read when it holds
+    the file already, so a VGG-19 that `keras.applications` once downloaded is not fetched again;
+    new downloads go to ``cache_dir() / cache_subdir``, checked with the manifest's hash (the
+    md5 Keras publishes for its weight files).
+    """
     fname = entry["url"].rsplit("/", 1)[-1]
     local = cache_dir() / entry.get("cache_subdir", "weights") / fname
     if local.is_file():
@@ -180,22 +176,23 @@ def _download(name: str, entry: dict) -> Path:
     keras_cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / fname
     if keras_cached.is_file():
         return keras_cached
-    if not downloads_allowed():
+    algorithm = entry.get("hash_algorithm", "sha256")
+    try:
+        return download(
+            entry["url"],
+            local,
+            entry.get("hash") or entry.get("sha256"),
+            algorithm=algorithm,
+            label=name,
+        )
+    except DownloadsDisabledError:
         raise WeightsUnavailableError(
             f"Weights {name!r} are not cached and downloads are off (CI or WORKBOOK_OFFLINE is"
             f" set). Fix: on a machine with internet, unset them and run again, or put"
             f" {fname} in {local.parent}."
-        )
-    import keras  # deferred: only online users who ask for this network pay the import
-
-    fetched = keras.utils.get_file(
-        fname,
-        origin=entry["url"],
-        file_hash=entry.get("hash"),
-        cache_dir=str(cache_dir()),
-        cache_subdir=entry.get("cache_subdir", "weights"),
-    )
-    return Path(fetched)
+        ) from None
+    except DownloadError as error:
+        raise WeightsUnavailableError(f"Cannot download weights {name!r}: {error}") from error
 
 
 def _data_file(name: str, entry: dict) -> Path:

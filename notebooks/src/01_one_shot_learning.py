@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Face verification vs. face recognition: one-shot learning
 #
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/01_one_shot_learning.ipynb)
 #
 # A door that opens for the people it knows has to solve a problem ordinary classifiers cannot:
 # it sees each person **once** at enrolment, and new people join all the time. This notebook
@@ -20,22 +20,39 @@
 # OpenFace's nn4.small2 network (the course's FaceNet-style model) computed from Labeled Faces in
 # the Wild (LFW) photos.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from fr_utils.one_shot import (
-    balanced_threshold,
+from fr_utils.lessons.one_shot import (
     predicted_false_accept_rate,
     recognition_errors,
     verification_pairs,
 )
-from fr_utils.reference import load_openface_reference
+from fr_utils.lessons.reference import load_openface_reference
+from fr_utils.metrics import best_threshold
 
-# %% [parameters]
+# %% tags=["parameters"]
 gallery_sizes = [1, 2, 5, 10, 20, 50, 100]  # database sizes K to simulate
 n_trials = 2000  # simulated door visits per K (more = smoother curves)
 seed = 0  # seed of the simulation
@@ -56,6 +73,7 @@ print(
     f"people with 2+ photos: {(counts >= 2).sum()}; with exactly one photo: {(counts == 1).sum()}"
 )
 print("row norms:", np.round(np.linalg.norm(encodings[:3], axis=1), 4))
+
 
 # %% [markdown]
 # ## Why not a softmax over the people you know?
@@ -82,7 +100,7 @@ print("row norms:", np.round(np.linalg.norm(encodings[:3], axis=1), 4))
 # (return `n` distances, one per row): sum over the last axis only.
 
 
-# %% [solution id=ex_distance]
+# %% nbgrader={"grade": false, "grade_id": "ex_distance", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def distance(f1, f2):
     """Squared L2 distance d = ||f1 - f2||^2 between encodings.
 
@@ -104,9 +122,9 @@ def distance(f1, f2):
 e1, e2 = np.eye(128)[:2]
 float(distance(e1, e2)), float(distance(encodings[0], encodings[0]))
 
-# %% [tests id=check_distance points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_distance", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that distance() returns the squared L2 distance, per row for batches."""
-from fr_utils.checks import check_distance
+from fr_utils.checks.nb01 import check_distance
 
 check_distance(distance)
 ### BEGIN HIDDEN TESTS
@@ -124,7 +142,7 @@ assert float(distance(_rows[0], _rows[0])) == 0.0, "a face is at distance 0 from
 # `distance`, so that the threshold and the distance are on the same (squared) scale.
 
 
-# %% [solution id=ex_is_same_person]
+# %% nbgrader={"grade": false, "grade_id": "ex_is_same_person", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def is_same_person(f1, f2, tau):
     """Verification: True when the squared distance between two encodings is at most tau."""
     ### BEGIN SOLUTION
@@ -132,9 +150,9 @@ def is_same_person(f1, f2, tau):
     ### END SOLUTION
 
 
-# %% [tests id=check_is_same_person points=1]
+# %% nbgrader={"grade": true, "grade_id": "check_is_same_person", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Check that is_same_person() accepts exactly the pairs with d <= tau."""
-from fr_utils.checks import check_is_same_person
+from fr_utils.checks.nb01 import check_is_same_person
 
 check_is_same_person(is_same_person)
 
@@ -150,7 +168,7 @@ check_is_same_person(is_same_person)
 # %%
 d, same = verification_pairs(encodings, names)
 print(f"{same.sum()} genuine pairs, {(~same).sum()} impostor pairs")
-tau = balanced_threshold(d, same)
+tau = best_threshold(d, same, criterion="balanced")
 fpr, tpr, _ = roc_curve(same, -d)  # a smaller distance means "more similar"
 print(f"ROC AUC = {roc_auc_score(same, -d):.3f}; chosen tau = {tau:.3f}")
 

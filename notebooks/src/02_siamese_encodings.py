@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Siamese network: encodings and distances
 #
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/02_siamese_encodings.ipynb)
 #
 # Notebook 01 compared faces through a similarity function $d$. Here we build that function
 # from a real network. A deep network $f$ maps each aligned face to 128 numbers, its
@@ -24,7 +24,24 @@
 # Faces are found and aligned with MTCNN (Zhang et al., 2016). `encoder.encode` returns rows of
 # unit length: $\lVert f(x) \rVert_2 = 1$.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import time
@@ -35,7 +52,7 @@ import numpy as np
 import fr_utils
 from workbook import data_path
 
-# %% [parameters]
+# %% tags=["parameters"]
 people = [  # 8 LFW identities (deep-funneled photos)
     "Ariel_Sharon",
     "Arnold_Schwarzenegger",
@@ -109,6 +126,7 @@ print(f"parameters: {encoder.model.count_params():,}; encodings: {pair.shape}")
 print("same rows batched or one by one:", np.allclose(pair, one_by_one, atol=1e-5))
 print("row norms:", np.round(np.linalg.norm(pair, axis=1), 3))
 
+
 # %% [markdown]
 # ---
 # ## Exercise 1: `img_to_encoding` (2 points)
@@ -123,7 +141,7 @@ print("row norms:", np.round(np.linalg.norm(pair, axis=1), 3))
 # encodings can be stacked into a database.
 
 
-# %% [solution id=ex_img_to_encoding]
+# %% nbgrader={"grade": false, "grade_id": "ex_img_to_encoding", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def img_to_encoding(image_path, encoder):
     """Encode the largest face of a photo.
 
@@ -147,11 +165,12 @@ def img_to_encoding(image_path, encoder):
 first = img_to_encoding(photo_paths[0], encoder)
 first.shape, round(float(np.linalg.norm(first)), 3)
 
-# %% [tests id=check_img_to_encoding points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_img_to_encoding", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that img_to_encoding() detects, aligns and encodes the face, as a (1, 128) batch."""
-from fr_utils.checks_siamese import check_img_to_encoding
+from fr_utils.checks.nb02 import check_img_to_encoding
 
 check_img_to_encoding(img_to_encoding)
+
 
 # %% [markdown]
 # ## Exercise 2: a vectorised `distance_matrix` (3 points)
@@ -174,7 +193,7 @@ check_img_to_encoding(img_to_encoding)
 # No Python loops or comprehensions.
 
 
-# %% [solution id=ex_distance_matrix]
+# %% nbgrader={"grade": false, "grade_id": "ex_distance_matrix", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def distance_matrix(A, B):
     """All pairwise L2 distances between the rows of A and the rows of B.
 
@@ -200,9 +219,9 @@ def distance_matrix(A, B):
 eye = np.eye(128)
 np.round(distance_matrix(eye[:2], eye[:3]), 3)
 
-# %% [tests id=check_distance_matrix points=3]
+# %% nbgrader={"grade": true, "grade_id": "check_distance_matrix", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check that distance_matrix() returns plain L2 distances, (n, m), clipped, without loops."""
-from fr_utils.checks_siamese import check_distance_matrix
+from fr_utils.checks.nb02 import check_distance_matrix
 
 check_distance_matrix(distance_matrix)
 ### BEGIN HIDDEN TESTS

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # The triplet loss, and training a face encoder with it
 #
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/03_triplet_loss.ipynb)
 #
 # A face encoder $f$ turns a photo into a vector so that photos of the same person land close
 # together and photos of different people land far apart. FaceNet learns $f$ with the
@@ -22,7 +22,24 @@
 # "Siamese network" and "Triplet loss"; notebook 01 (verification with a distance threshold).
 # **Run time:** about 3 minutes on a laptop CPU, almost all of it training.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import time
@@ -33,18 +50,18 @@ import tensorflow as tf
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_curve
 
-from fr_utils.face_crops import load_lfw_crops, split_identities
-from fr_utils.losses import triplet_loss as reference_triplet_loss
-from fr_utils.pair_eval import evaluate_held_out
-from fr_utils.triplets import (
+from fr_utils.lessons.pair_eval import evaluate_held_out
+from fr_utils.lessons.triplets import (
     build_embedding_cnn,
     embed,
     sample_pk_batch,
     select_triplets,
     train_triplet_model,
 )
+from fr_utils.lfw.crops import load_lfw_crops, split_identities
+from fr_utils.losses import triplet_loss as reference_triplet_loss
 
-# %% [parameters]
+# %% tags=["parameters"]
 alpha = 0.2  # triplet-loss margin, for unit-length embeddings (squared distances lie in [0, 4])
 image_size = 64  # side of the face crops, pixels
 min_photos, max_photos = 15, 40  # people with at least 15 LFW photos; use at most 40 of each
@@ -55,6 +72,7 @@ learning_rate = 1e-3  # Adam
 embedding_dim = 64  # length of the embedding
 strategies = ["random", "semi_hard", "batch_hard"]  # triplet selection strategies to compare
 seed = 0
+
 
 # %% [markdown]
 # ## The triplet loss
@@ -81,7 +99,7 @@ seed = 0
 # 3. the sum over the batch of `max(basic_loss, 0)`: a scalar.
 
 
-# %% [solution id=ex_triplet_loss]
+# %% nbgrader={"grade": false, "grade_id": "ex_triplet_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def triplet_loss(y_true, y_pred, alpha=0.2):
     """Triplet loss of a batch: sum_i max(||a_i - p_i||^2 - ||a_i - n_i||^2 + alpha, 0).
 
@@ -114,9 +132,9 @@ easy = float(triplet_loss(None, [a, p, n]))
 coincide = float(triplet_loss(None, [a, a, a]))
 print(f"easy triplet: {easy:.3f}   identical encodings: {coincide:.3f}")
 
-# %% [tests id=check_triplet_loss points=3]
+# %% nbgrader={"grade": true, "grade_id": "check_triplet_loss", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check that triplet_loss() sums max(d(A,P) - d(A,N) + alpha, 0) over the batch."""
-from fr_utils.checks_triplet import check_triplet_loss
+from fr_utils.checks.nb03 import check_triplet_loss
 
 check_triplet_loss(triplet_loss)
 ### BEGIN HIDDEN TESTS
@@ -211,6 +229,7 @@ model = build_embedding_cnn(input_size=image_size, embedding_dim=embedding_dim, 
 initial_weights = model.get_weights()
 print(f"{model.count_params():,} parameters; output shape {model.output_shape}")
 
+
 # %% [markdown]
 # ## Choosing the triplets
 #
@@ -235,11 +254,11 @@ print(f"{model.count_params():,} parameters; output shape {model.output_shape}")
 # (same label, not `i` itself) and of its **closest negative** (another label). Hint: build the
 # boolean masks `labels[:, None] == labels[None, :]` and `np.eye(n, dtype=bool)`, replace the
 # entries you may not choose by `-np.inf` or `np.inf` with `np.where`, then `argmax`/`argmin`
-# along `axis=1`. (Training uses the TensorFlow version in `fr_utils.triplets`, which does the
+# along `axis=1`. (Training uses the TensorFlow version in `fr_utils.lessons.triplets`, which does the
 # same inside the compiled training step.)
 
 
-# %% [solution id=ex_batch_hard]
+# %% nbgrader={"grade": false, "grade_id": "ex_batch_hard", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def batch_hard_triplets(distances, labels):
     """For each anchor, the farthest positive and the closest negative in the batch.
 
@@ -272,9 +291,9 @@ positive_index, negative_index = batch_hard_triplets(
 )
 print("positives:", positive_index, " negatives:", negative_index)
 
-# %% [tests id=check_batch_hard points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_batch_hard", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that batch_hard_triplets() picks the farthest positive and the closest negative."""
-from fr_utils.checks_triplet import check_batch_hard_triplets
+from fr_utils.checks.nb03 import check_batch_hard_triplets
 
 check_batch_hard_triplets(batch_hard_triplets)
 
@@ -295,6 +314,7 @@ for strategy in strategies:
     )
     print(f"{strategy:>10}: loss/triplet {float(tf.reduce_mean(per_triplet)):.3f},"
           f" active {float(tf.reduce_mean(tf.cast(per_triplet > 0, tf.float32))):.2f}")  # fmt: skip
+
 
 # %% [markdown]
 # Before training every triplet is active: the untrained network maps all faces close together

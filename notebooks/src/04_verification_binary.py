@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Face verification as binary classification
 #
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/04_verification_binary.ipynb)
 #
 # So far two faces were "the same person" when the distance between their encodings was below
 # a threshold. The lecture shows a second way, used by DeepFace (Taigman et al., 2014): treat
@@ -24,7 +24,24 @@
 # lecture "Face verification and binary classification".
 # **Run time:** about a minute and a half on a laptop CPU, mostly encoding ~1,000 photos.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import matplotlib.pyplot as plt
@@ -33,11 +50,11 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 import fr_utils
 import workbook
-from fr_utils.eval_lfw import best_threshold
-from fr_utils.lfw_pairs import encode_funneled, funneled_landmarks, official_pairs, training_pairs
-from fr_utils.pair_features import head_weights, train_verification_head
+from fr_utils.lessons.pair_features import head_weights, train_verification_head
+from fr_utils.lfw.pairs import encode_funneled, funneled_landmarks, official_pairs, training_pairs
+from fr_utils.metrics import best_threshold, is_match, verification_accuracy
 
-# %% [parameters]
+# %% tags=["parameters"]
 n_test_pairs = 300  # official LFW view-2 pairs to test on (half same person, half not)
 n_train_pairs = 1000  # training pairs, built from other people
 epochs = 100  # passes of Adam over the training pairs
@@ -93,7 +110,7 @@ print(f"encoded {len(train_codes)} training and {len(test_codes)} test photos")
 # %% [markdown]
 # ## Method 1: a threshold on the L2 distance
 #
-# The baseline of notebooks 01-02: "same" when $d = \lVert f_1 - f_2 \rVert_2 < \tau$. We pick
+# The baseline of notebooks 01-02: "same" when $d = \lVert f_1 - f_2 \rVert_2 \le \tau$. We pick
 # $\tau$ to maximise accuracy on the **training** pairs, then apply it unchanged to the test
 # pairs. (`encoder.threshold` was calibrated on all of view 2, test pairs included, so using it
 # here would peek at the test set.)
@@ -101,8 +118,10 @@ print(f"encoded {len(train_codes)} training and {len(test_codes)} test photos")
 # %%
 train_distance = np.linalg.norm(train_a - train_b, axis=1)
 test_distance = np.linalg.norm(test_a - test_b, axis=1)
-tau, train_accuracy = best_threshold(train_distance, train.same)
+tau = best_threshold(train_distance, train.same)
+train_accuracy = verification_accuracy(train_distance, train.same, tau)
 print(f"tau = {tau:.3f} (training accuracy {train_accuracy:.3f})")
+
 
 # %% [markdown]
 # ---
@@ -117,7 +136,7 @@ print(f"tau = {tau:.3f} (training accuracy {train_accuracy:.3f})")
 # them is the logistic unit's job, with a weight each.
 
 
-# %% [solution id=ex_abs_diff_features]
+# %% nbgrader={"grade": false, "grade_id": "ex_abs_diff_features", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def abs_diff_features(f1, f2):
     """Per-component absolute differences |f1_k - f2_k|.
 
@@ -138,11 +157,12 @@ def abs_diff_features(f1, f2):
 # %%
 np.round(abs_diff_features(np.array([[0.6, 0.8]]), np.array([[0.8, 0.6]])), 3)
 
-# %% [tests id=check_abs_diff_features points=1]
+# %% nbgrader={"grade": true, "grade_id": "check_abs_diff_features", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Check that abs_diff_features() returns |f1 - f2| per component, shape (n, 128)."""
-from fr_utils.checks_verification import check_abs_diff_features
+from fr_utils.checks.nb04 import check_abs_diff_features
 
 check_abs_diff_features(abs_diff_features)
+
 
 # %% [markdown]
 # ## Exercise 2: the χ² features (2 points)
@@ -164,7 +184,7 @@ check_abs_diff_features(abs_diff_features)
 # when both components are 0, where it turns $0/0$ into $0$.
 
 
-# %% [solution id=ex_chi2_features]
+# %% nbgrader={"grade": false, "grade_id": "ex_chi2_features", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def chi2_features(f1, f2, eps=1e-6):
     """Chi-square features (f1_k - f2_k)^2 / (|f1_k| + |f2_k| + eps).
 
@@ -189,9 +209,9 @@ def chi2_features(f1, f2, eps=1e-6):
 # %%
 np.round(chi2_features(np.array([[0.6, 0.8], [0.6, -0.8]]), np.array([[0.8, 0.6], [0.8, 0.6]])), 4)
 
-# %% [tests id=check_chi2_features points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_chi2_features", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that chi2_features() uses a positive denominator and stays finite at 0/0."""
-from fr_utils.checks_verification import check_chi2_features
+from fr_utils.checks.nb04 import check_chi2_features
 
 check_chi2_features(chi2_features)
 ### BEGIN HIDDEN TESTS
@@ -214,7 +234,7 @@ np.testing.assert_allclose(chi2_features(_u, _v), chi2_features(_v, _u))
 # overflow to `inf` with a warning; $1/(1+\infty) = 0$ is still the right answer.)
 
 
-# %% [solution id=ex_logistic_unit]
+# %% nbgrader={"grade": false, "grade_id": "ex_logistic_unit", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def logistic_unit(features, w, b):
     """Probability that each pair shows one person: sigmoid(features @ w + b).
 
@@ -238,9 +258,9 @@ def logistic_unit(features, w, b):
 # %%
 np.round(logistic_unit(np.array([[0.0], [1.0], [-1.0]]), np.array([2.0]), 0.0), 3)
 
-# %% [tests id=check_logistic_unit points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_logistic_unit", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that logistic_unit() applies the sigmoid to features @ w + b, returning (n,)."""
-from fr_utils.checks_verification import check_logistic_unit
+from fr_utils.checks.nb04 import check_logistic_unit
 
 check_logistic_unit(logistic_unit)
 
@@ -250,7 +270,7 @@ check_logistic_unit(logistic_unit)
 # Keras trains the same model $\sigma(w \cdot \phi + b)$ as a `Dense(1, activation="sigmoid")`
 # layer, with binary cross-entropy
 # $\mathcal{L} = -\frac1n \sum_p \big[y_p \log \hat y_p + (1 - y_p) \log(1 - \hat y_p)\big]$,
-# Adam, a fixed seed and a fixed number of epochs (`fr_utils.pair_features.verification_head`).
+# Adam, a fixed seed and a fixed number of epochs (`fr_utils.lessons.pair_features.verification_head`).
 # Then your `logistic_unit` computes the probabilities from the learned $w$ and $b$; they must
 # match Keras's own predictions.
 
@@ -288,13 +308,13 @@ scores_train = {
 scores_test = {"L2 distance": -test_distance, **{f"logistic on {k}": test_p[k] for k in features}}
 results, errors = {}, {}
 for name in scores_test:
-    # best_threshold wants "same when value < t": use the negated score
-    cut, _ = best_threshold(-scores_train[name], train.same)
-    accepted = -scores_test[name] < cut
+    # the one rule is "same when value <= cut" on a distance: a score's negation is one
+    cut = best_threshold(-scores_train[name], train.same)
+    accepted = is_match(-scores_test[name], cut)
     accuracy = np.mean(accepted == test.same)
     errors[name] = accepted != test.same
     operating_point = (accepted[~test.same].mean(), accepted[test.same].mean())  # (FPR, TPR)
-    train_accuracy = np.mean((-scores_train[name] < cut) == train.same)
+    train_accuracy = verification_accuracy(-scores_train[name], train.same, cut)
     auc = roc_auc_score(test.same, scores_test[name])
     results[name] = (auc, accuracy, operating_point, train_accuracy)
 print(f"{'method':20s}  test AUC  test accuracy  (training accuracy)")

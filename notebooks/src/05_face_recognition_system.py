@@ -1,7 +1,7 @@
 # %% [markdown]
 # # A face recognition system: verification (1:1) and recognition (1:K)
 #
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/05_face_recognition_system.ipynb)
 #
 # The lecture's door: a camera looks at whoever stands in front of it, and the door opens
 # for the people it knows. Each person was enrolled with **one photo** (one-shot learning).
@@ -23,7 +23,24 @@
 # **Run time:** about two minutes on a laptop CPU (the LFW experiment detects and encodes a
 # few hundred photos; the parameters below make it smaller).
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import tempfile
@@ -36,13 +53,17 @@ from sklearn.metrics import roc_auc_score
 
 import fr_utils
 from fr_utils import FaceDatabase, img_to_encoding, load_image
-from fr_utils.door import door_panel, door_report, top_matches
-from fr_utils.drawing import LANDMARK_NAMES, draw_chip, draw_faces
-from fr_utils.lfw_gallery import encode_photos, sample_lfw_people
-from fr_utils.one_shot import predicted_false_accept_rate, recognition_errors, verification_pairs
+from fr_utils.lessons.door import door_panel, door_report, top_matches
+from fr_utils.lessons.drawing import LANDMARK_NAMES, draw_chip, draw_faces
+from fr_utils.lessons.one_shot import (
+    predicted_false_accept_rate,
+    recognition_errors,
+    verification_pairs,
+)
+from fr_utils.lfw.gallery import encode_photos, sample_lfw_people
 from workbook import data_path
 
-# %% [parameters]
+# %% tags=["parameters"]
 n_people = 200  # LFW people with two photos in the K experiment (the largest K)
 n_strangers = 100  # LFW people with one photo: visitors nobody enrolled
 gallery_sizes = [1, 2, 5, 10, 20, 50, 100, 200]  # database sizes K to simulate
@@ -185,6 +206,7 @@ for ax, (name, path) in zip(axes, enroll_photos.items(), strict=True):
     ax.set_axis_off()
 fig.tight_layout()
 
+
 # %% [markdown]
 # ---
 # ## Exercise 1: face verification (2 points)
@@ -198,7 +220,7 @@ fig.tight_layout()
 # 4. return `(dist, door_open)`.
 
 
-# %% [solution id=ex_verify]
+# %% nbgrader={"grade": false, "grade_id": "ex_verify", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def verify(image_path, identity, database, encoder, threshold=None):
     """Check that the person in the photo is who they claim to be (1:1).
 
@@ -231,11 +253,12 @@ for key, claim in [("obama_2009", "Barack Obama"), ("biden_2010", "Barack Obama"
     dist, door_open = verify(photos[key], claim, database, encoder)
     print(f"{key} claims {claim}: dist {dist:.3f}, door opens: {door_open}")
 
-# %% [tests id=check_verify points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_verify", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that verify() compares the photo's encoding with the claimed identity's, in L2 distance."""
-from fr_utils.checks_recognition import check_verify
+from fr_utils.checks.nb05 import check_verify
 
 check_verify(verify)
+
 
 # %% [markdown]
 # ## Exercise 2: face recognition (3 points)
@@ -251,7 +274,7 @@ check_verify(verify)
 #    `(min_dist, identity)`.
 
 
-# %% [solution id=ex_who_is_it]
+# %% nbgrader={"grade": false, "grade_id": "ex_who_is_it", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def who_is_it(image_path, database, encoder, threshold=None):
     """Find who is in the photo among the enrolled people (1:K), or nobody.
 
@@ -287,13 +310,13 @@ def who_is_it(image_path, database, encoder, threshold=None):
 # %%
 who_is_it(photos["obama_2010"], database, encoder), who_is_it(photos["collins"], database, encoder)
 
-# %% [tests id=check_who_is_it points=3]
+# %% nbgrader={"grade": true, "grade_id": "check_who_is_it", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Check that who_is_it() returns the nearest identity within the threshold, or None."""
-from fr_utils.checks_recognition import check_who_is_it
+from fr_utils.checks.nb05 import check_who_is_it
 
 check_who_is_it(who_is_it)
 ### BEGIN HIDDEN TESTS
-from fr_utils.checks_recognition import answer_on_stub_encodings
+from fr_utils.checks.nb05 import answer_on_stub_encodings
 
 # three people just around tau = 0.42, listed farthest first
 _near = {"Ada": 0.45, "Alan": 0.43, "Grace": 0.41}

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # What are deep ConvNets learning?
 #
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/06_what_convnets_learn.ipynb)
 #
 # Before we use a trained network's layers to transfer style (notebooks 07-09), we look inside
 # one. Zeiler & Fergus (2013, *Visualizing and understanding convolutional networks*) picked
@@ -19,7 +19,24 @@
 # **Run time:** about 2-3 minutes on a laptop CPU (one forward pass of VGG-16 over all images),
 # seconds on a GPU.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import matplotlib.pyplot as plt
@@ -27,18 +44,18 @@ import numpy as np
 import skimage.data
 
 from nst_utils.backbone import feature_extractor, load_backbone
-from nst_utils.layer_plots import (
+from nst_utils.layers.plots import (
     filter_tiles,
     patch_mosaic,
     plot_activation_maps,
     plot_filters,
     plot_top_patches,
 )
-from nst_utils.probe_images import load_probe_images, square_views
-from nst_utils.receptive_field import layer_specs, receptive_field
-from nst_utils.top_patches import channel_maxima, select_units, top_patches
+from nst_utils.layers.probe_images import load_probe_images, square_views
+from nst_utils.layers.receptive_field import layer_specs, receptive_field
+from nst_utils.layers.top_patches import channel_maxima, select_units, top_patches
 
-# %% [parameters]
+# %% tags=["parameters"]
 backbone_name = "vgg16_hed"  # offline default; "vgg19_imagenet" needs its weights (see text)
 image_size = 160  # side of every probe view in pixels (224 = VGG's training size, 2x slower)
 n_faces = 32  # LFW faces added to the photos, paintings and sample images
@@ -92,6 +109,7 @@ fields = receptive_field(specs)
 for name, field in fields.items():
     print(f"{name:13s} size {field.size:3d}  jump {field.jump:2d}  start {field.start:4d}")
 
+
 # %% [markdown]
 # A unit of `block5_conv3` sees 196×196 pixels: almost the whole 224-pixel image VGG was
 # trained on. That is why deep units can respond to whole objects while first-layer units
@@ -106,7 +124,7 @@ for name, field in fields.items():
 # itself). The classic mistake is to add up the kernel sizes: that ignores the jump.
 
 
-# %% [solution id=ex_receptive_field_size]
+# %% nbgrader={"grade": false, "grade_id": "ex_receptive_field_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def receptive_field_size(layers):
     """Side of the receptive field of a unit of the last layer of a conv/pool stack.
 
@@ -131,9 +149,9 @@ def receptive_field_size(layers):
 # %%
 receptive_field_size([(3, 1), (3, 1), (2, 2), (3, 1)])
 
-# %% [tests id=check_receptive_field_size points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_receptive_field_size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that receptive_field_size() multiplies each (k - 1) by the accumulated stride."""
-from nst_utils.checks_layers import check_receptive_field_size
+from nst_utils.checks.nb06 import check_receptive_field_size
 
 check_receptive_field_size(receptive_field_size)
 ### BEGIN HIDDEN TESTS
@@ -202,6 +220,7 @@ print("\n\n".join(probe.credits))
 fig, ax = plt.subplots(figsize=(8, 2.2))
 ax.imshow(patch_mosaic(probe.pixels[::11], tile=48, cols=9))
 ax.set_axis_off()
+
 # %% [markdown]
 # ## One pass over all images
 #
@@ -226,6 +245,7 @@ print(f"forward pass over {len(probe)} images: {time.perf_counter() - start:.0f}
 for name, layer in maxima.items():
     silent = int((layer.values.max(axis=0) <= 0).sum())
     print(f"{name:13s} {layer.values.shape[1]:3d} channels, {silent:3d} silent on all images")
+
 
 # %% [markdown]
 # ## Top-9 patches, layer by layer

@@ -1,6 +1,6 @@
 # %% [markdown]
 # # Neural style transfer 1: the content cost
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/07_content_cost.ipynb)
 #
 # Neural style transfer paints a photo (the *content* image $C$) in the manner of an artwork (the
 # *style* image $S$) by changing the pixels of a generated image $G$ until a pretrained network
@@ -14,7 +14,24 @@
 # **Prerequisites:** convolutional networks (VGG), gradient descent. **Run time:** about 2 minutes
 # on a 2-core CPU with the settings below.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import matplotlib.pyplot as plt
@@ -22,10 +39,10 @@ import numpy as np
 import tensorflow as tf
 
 import nst_utils
-from nst_utils import checks
+from nst_utils.checks.nb07 import check_compute_content_cost
 from workbook import data_path
 
-# %% [parameters]
+# %% tags=["parameters"]
 IMAGE_SIZE = 96  # pixels on the long side; 256 gives much sharper reconstructions (~7x slower)
 STEPS = 80  # L-BFGS steps per reconstruction; 300+ removes most of the leftover noise
 TV_WEIGHT = 3e-4  # a little smoothing removes the noise the deep layers cannot see
@@ -39,7 +56,7 @@ LAYERS = {"shallow": "block1_conv2", "middle": "block3_conv2", "deep": "block4_c
 # `load_image` resizes them so that the longer side has `IMAGE_SIZE` pixels.
 
 # %%
-content = nst_utils.load_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
+content = nst_utils.load_float_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
 print(nst_utils.credits(CONTENT_IMAGE))
 content.shape
 
@@ -70,6 +87,7 @@ extractor = nst_utils.feature_extractor(backbone, list(LAYERS.values()))
 activations = extractor([backbone.preprocess(content[None])])
 {name: tuple(a.shape) for name, a in activations.items()}
 
+
 # %% [markdown]
 # ## Step 2: the content cost
 #
@@ -88,7 +106,7 @@ activations = extractor([backbone.preprocess(content[None])])
 # (not from a global variable), and sum over every entry.
 
 
-# %% [solution id=ex_compute_content_cost]
+# %% nbgrader={"grade": false, "grade_id": "ex_compute_content_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def compute_content_cost(a_C, a_G):
     """Content cost between two activations of the same layer.
 
@@ -113,9 +131,9 @@ def compute_content_cost(a_C, a_G):
 a_G_example = np.array([[[[1.0, 2.0], [0.0, 3.0]]]], np.float32)
 float(compute_content_cost(np.zeros_like(a_G_example), a_G_example))
 
-# %% [tests id=check_compute_content_cost points=3]
+# %% nbgrader={"grade": true, "grade_id": "check_compute_content_cost", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 "Check that compute_content_cost matches sum((a_C - a_G)^2) / (4 n_H n_W n_C) on new shapes"
-checks.check_compute_content_cost(compute_content_cost)
+check_compute_content_cost(compute_content_cost)
 ### BEGIN HIDDEN TESTS
 np.testing.assert_allclose(
     float(

@@ -1,6 +1,6 @@
 # %% [markdown]
 # # Neural style transfer 2: the style cost
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/08_style_cost.ipynb)
 #
 # Notebook 07 measured *content* by comparing activations position by position. Style is
 # different: the brush strokes of a painting appear everywhere, in no particular place. Gatys et
@@ -14,7 +14,24 @@
 # **Prerequisites:** notebook 07. **Run time:** about 3 minutes on a 2-core CPU with the settings
 # below.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import matplotlib.pyplot as plt
@@ -22,10 +39,10 @@ import numpy as np
 import tensorflow as tf
 
 import nst_utils
-from nst_utils import checks
+from nst_utils.checks.nb08 import check_compute_layer_style_cost, check_gram_matrix
 from workbook import data_path
 
-# %% [parameters]
+# %% tags=["parameters"]
 IMAGE_SIZE = 96  # pixels on the long side; 256 shows the brush strokes much better (~7x slower)
 STEPS = 60  # L-BFGS steps per style reconstruction; 200+ gives cleaner textures
 STYLE_IMAGE = "art/starry_night.jpg"
@@ -36,7 +53,7 @@ STYLE_LAYER_NAMES = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_con
 # ## Step 1: the style image
 
 # %%
-style = nst_utils.load_image(data_path(STYLE_IMAGE), size=IMAGE_SIZE)
+style = nst_utils.load_float_image(data_path(STYLE_IMAGE), size=IMAGE_SIZE)
 print(nst_utils.credits(STYLE_IMAGE))
 style.shape
 
@@ -46,6 +63,7 @@ style.shape
 # %%
 nst_utils.show_images([style], ["style image S"])
 plt.show()
+
 
 # %% [markdown]
 # ## Step 2: the Gram matrix
@@ -63,7 +81,7 @@ plt.show()
 # ## Exercise 1: gram_matrix (2 points)
 
 
-# %% [solution id=ex_gram_matrix]
+# %% nbgrader={"grade": false, "grade_id": "ex_gram_matrix", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gram_matrix(A):
     """Gram matrix of an unrolled activation.
 
@@ -85,9 +103,9 @@ def gram_matrix(A):
 # %%
 gram_matrix(np.array([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0]], np.float32)).numpy()
 
-# %% [tests id=check_gram_matrix points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_gram_matrix", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 "Check that gram_matrix returns A A^T of shape (n_C, n_C)"
-checks.check_gram_matrix(gram_matrix)
+check_gram_matrix(gram_matrix)
 
 # %% [markdown]
 # ## Step 3: unrolling, and the reshape trap
@@ -110,6 +128,7 @@ print(
 )
 print("the trap: reshape straight to (n_C, -1)\n", tf.reshape(a_tiny, (n_C, -1)).numpy())
 
+
 # %% [markdown]
 # In the trap's first row, channels 0, 1 and 2 of the first positions are mixed up: its "Gram
 # matrix" would correlate meaningless mixtures. Since shapes match, nothing crashes; only the
@@ -129,7 +148,7 @@ print("the trap: reshape straight to (n_C, -1)\n", tf.reshape(a_tiny, (n_C, -1))
 # dimensions from `a_G.shape`.
 
 
-# %% [solution id=ex_compute_layer_style_cost]
+# %% nbgrader={"grade": false, "grade_id": "ex_compute_layer_style_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def compute_layer_style_cost(a_S, a_G):
     """Style cost of one layer.
 
@@ -158,9 +177,9 @@ float(
     compute_layer_style_cost(np.ones((1, 1, 2, 1), np.float32), np.zeros((1, 1, 2, 1), np.float32))
 )
 
-# %% [tests id=check_compute_layer_style_cost points=3]
+# %% nbgrader={"grade": true, "grade_id": "check_compute_layer_style_cost", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 "Check that compute_layer_style_cost unrolls correctly (no reshape trap) and normalises by 4 n_C^2 (n_H n_W)^2"
-checks.check_compute_layer_style_cost(compute_layer_style_cost)
+check_compute_layer_style_cost(compute_layer_style_cost)
 ### BEGIN HIDDEN TESTS
 rng_hidden = np.random.default_rng(123)
 a_one, a_two = (rng_hidden.random((1, 3, 2, 4)).astype(np.float32) for _ in range(2))
@@ -181,7 +200,7 @@ assert abs(float(compute_layer_style_cost(a_one, a_one))) < 1e-9
 # %%
 backbone = nst_utils.load_backbone("vgg16_hed")
 extractor = nst_utils.feature_extractor(backbone, STYLE_LAYER_NAMES)
-photo = nst_utils.load_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
+photo = nst_utils.load_float_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
 features = {
     "painting": extractor([backbone.preprocess(style[None])]),
     "photo": extractor([backbone.preprocess(photo[None])]),
@@ -217,7 +236,7 @@ print(nst_utils.credits(STYLE_IMAGE, CONTENT_IMAGE))
 # may have a different size or aspect ratio from the generated image.)
 
 # %%
-bigger = nst_utils.load_image(data_path(STYLE_IMAGE), size=int(IMAGE_SIZE * 1.5))
+bigger = nst_utils.load_float_image(data_path(STYLE_IMAGE), size=int(IMAGE_SIZE * 1.5))
 features["bigger painting"] = extractor([backbone.preprocess(bigger[None])])
 for other in ["bigger painting", "photo"]:
     J = nst_utils.compute_layer_style_cost(

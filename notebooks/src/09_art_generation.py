@@ -1,6 +1,6 @@
 # %% [markdown]
 # # Neural style transfer 3: art generation
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/09_art_generation.ipynb)
 #
 # Notebooks 07 and 08 built the two halves of the cost. Here we combine them,
 #
@@ -16,7 +16,24 @@
 # **Prerequisites:** notebooks 07 and 08. **Run time:** about 4 minutes on a 2-core CPU with the
 # settings below.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import tempfile
@@ -28,10 +45,10 @@ import tensorflow as tf
 from PIL import Image
 
 import nst_utils
-from nst_utils import checks
+from nst_utils.checks.nb09 import check_compute_style_cost, check_total_cost
 from workbook import data_path
 
-# %% [parameters]
+# %% tags=["parameters"]
 IMAGE_SIZE = 128  # pixels on the long side of the results; 384-512 for prints (much slower)
 STEPS = 40  # L-BFGS steps per image; 150-300 give cleaner, more painted results
 LOOP_STEPS = 15  # steps of the hand-written Adam loop in Step 3
@@ -53,6 +70,7 @@ PAIRS = [
     ("photos/mars_valles_marineris_nasa.jpg", "art/composition_vii.jpg"),
 ]
 
+
 # %% [markdown]
 # ## Step 1: the style cost over several layers
 #
@@ -68,7 +86,7 @@ PAIRS = [
 # (the function of notebook 08).
 
 
-# %% [solution id=ex_compute_style_cost]
+# %% nbgrader={"grade": false, "grade_id": "ex_compute_style_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def compute_style_cost(style_outputs, generated_outputs, style_layers):
     """Weighted style cost over several layers.
 
@@ -97,9 +115,10 @@ def compute_style_cost(style_outputs, generated_outputs, style_layers):
 ones, zeros = np.ones((1, 1, 2, 1), np.float32), np.zeros((1, 1, 2, 1), np.float32)
 float(compute_style_cost({"conv": ones}, {"conv": zeros}, [("conv", 0.4)]))
 
-# %% [tests id=check_compute_style_cost points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_compute_style_cost", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 "Check that compute_style_cost sums weight * J_style_layer over the listed layers only"
-checks.check_compute_style_cost(compute_style_cost)
+check_compute_style_cost(compute_style_cost)
+
 
 # %% [markdown]
 # ## Exercise 2: total_cost (1 point)
@@ -108,7 +127,7 @@ checks.check_compute_style_cost(compute_style_cost)
 # For $J_{content} = 1.5$ and $J_{style} = 0.25$ you should get $15 + 10 = 25$.
 
 
-# %% [solution id=ex_total_cost]
+# %% nbgrader={"grade": false, "grade_id": "ex_total_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def total_cost(J_content, J_style, alpha=10, beta=40):
     """Total cost J = alpha * J_content + beta * J_style."""
     ### BEGIN SOLUTION
@@ -119,9 +138,9 @@ def total_cost(J_content, J_style, alpha=10, beta=40):
 # %%
 total_cost(1.5, 0.25)
 
-# %% [tests id=check_total_cost points=1]
+# %% nbgrader={"grade": true, "grade_id": "check_total_cost", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 "Check that total_cost weighs J_content by alpha and J_style by beta, with defaults 10 and 40"
-checks.check_total_cost(total_cost)
+check_total_cost(total_cost)
 ### BEGIN HIDDEN TESTS
 assert total_cost(2.0, 3.0, alpha=0.5, beta=2.0) == 7.0
 assert total_cost(0.0, 1.0) == 40
@@ -135,8 +154,8 @@ assert total_cost(0.0, 1.0) == 40
 
 # %%
 content_name, style_name = PAIRS[0]
-content = nst_utils.load_image(data_path(content_name), size=IMAGE_SIZE)
-style = nst_utils.load_image(data_path(style_name), size=IMAGE_SIZE)
+content = nst_utils.load_float_image(data_path(content_name), size=IMAGE_SIZE)
+style = nst_utils.load_float_image(data_path(style_name), size=IMAGE_SIZE)
 print(nst_utils.credits(content_name, style_name))
 content.shape, style.shape
 
@@ -262,8 +281,8 @@ for content_name, style_name in PAIRS:
 panels, titles = [], []
 for (content_name, style_name), result in zip(PAIRS, results, strict=True):
     panels += [
-        nst_utils.load_image(data_path(content_name), IMAGE_SIZE),
-        nst_utils.load_image(data_path(style_name), IMAGE_SIZE),
+        nst_utils.load_float_image(data_path(content_name), IMAGE_SIZE),
+        nst_utils.load_float_image(data_path(style_name), IMAGE_SIZE),
         result,
     ]
     titles += [Path(content_name).stem, Path(style_name).stem, "generated"]

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Convolutions in 1D and 3D: heartbeats and volumes
 #
-# {{colab_badge}}
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/cnn-workbook/special-applications/blob/main/notebooks/10_conv_1d_3d.ipynb)
 #
 # Everything the course did with 2D convolutions on images carries over to signals (one spatial
 # axis) and volumes (three). In this notebook we
@@ -18,7 +18,24 @@
 # **Prerequisites:** 2D convolutions (padding, stride, filters spanning all channels), Keras
 # `Sequential` models. **Run time:** about 2 minutes on a 2-core CPU; no GPU needed.
 
-# %% [setup]
+# %% tags=["setup"]
+# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+import os
+import subprocess
+import sys
+
+REPO = "https://github.com/cnn-workbook/special-applications"
+CHECKOUT = "/content/special-applications"
+COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
+if COLAB and not os.path.isdir(CHECKOUT):
+    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
+    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
+if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
+    sys.path.insert(0, CHECKOUT)
+import workbook
+
+workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
 import math
@@ -35,10 +52,10 @@ import conv_utils.checks
 import conv_utils.ecg
 import conv_utils.models
 import conv_utils.plots
-import conv_utils.shapes3d
+import conv_utils.shape_volumes
 import workbook
 
-# %% [parameters]
+# %% tags=["parameters"]
 ECG_RECORD = "208"  # MIT-BIH record with N, V and F beats ("100" is almost all normal)
 BEAT_CLASSES = ("N", "V", "F")  # normal, premature ventricular, fusion
 TRAIN_FRACTION = 0.7  # first 70% of the recording trains, the last 30% tests
@@ -47,6 +64,7 @@ SHAPE_SIZE = 20  # voxels per side of the synthetic volumes (cost grows like SHA
 SHAPES_PER_CLASS = 120  # training volumes per class (40 more per class are held out)
 SHAPE_NOISE = 0.2  # standard deviation of the voxel noise (shapes are ~0.7-1.0 bright)
 SHAPE_EPOCHS = 12  # ~4-9 s each on 2 CPU cores; fewer epochs leave the spheres/cubes mixed up
+
 
 # %% [markdown]
 # ## Step 1: the shape of a convolution's output
@@ -73,7 +91,7 @@ SHAPE_EPOCHS = 12  # ~4-9 s each on 2 CPU cores; fewer epochs leave the spheres/
 # `"same"` or an int $p$. Raise `ValueError` when the filter fits nowhere ($n + 2p < f$).
 
 
-# %% [solution id=ex_conv_output_shape]
+# %% nbgrader={"grade": false, "grade_id": "ex_conv_output_shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_output_shape(input_shape, filter_shape, n_filters, stride=1, padding="valid"):
     """Return the output shape (spatial sizes..., n_filters) of a convolution layer.
 
@@ -113,7 +131,7 @@ def conv_output_shape(input_shape, filter_shape, n_filters, stride=1, padding="v
     conv_output_shape((10, 10, 10, 16), (5, 5, 5, 16), 32),
 ]
 
-# %% [tests id=check_conv_output_shape points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_conv_output_shape", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that conv_output_shape follows floor((n + 2p - f) / s) + 1 per axis, "same" padding and raises ValueError."""
 conv_utils.checks.check_conv_output_shape(conv_output_shape)
 ### BEGIN HIDDEN TESTS
@@ -140,6 +158,7 @@ hidden_3d = keras.layers.Conv3D(16, 5)(volume_batch)
     "ours, stride 3, same": conv_output_shape((14, 1), (5,), 4, stride=3, padding="same"),
 }
 
+
 # %% [markdown]
 # ## Step 2: the forward pass in NumPy
 #
@@ -160,7 +179,7 @@ hidden_3d = keras.layers.Conv3D(16, 5)(volume_batch)
 # contracts a `(f, C)` window with the `(f, C, F)` kernel.
 
 
-# %% [solution id=ex_conv1d]
+# %% nbgrader={"grade": false, "grade_id": "ex_conv1d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv1d(x, W, b, stride=1, padding="valid"):
     """Forward pass of a Conv1D layer (no activation) on one signal.
 
@@ -198,7 +217,7 @@ x_hand = np.arange(1.0, 6.0)[:, None]
 W_hand = np.array([1.0, 0.0, -1.0])[:, None, None]
 conv1d(x_hand, W_hand, np.zeros(1)), conv1d(x_hand, W_hand, np.zeros(1), stride=2, padding=1)
 
-# %% [tests id=check_conv1d points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_conv1d", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that conv1d matches the reference for strides 1-3 and valid, same and explicit padding."""
 conv_utils.checks.check_conv1d(conv1d)
 
@@ -214,6 +233,7 @@ keras_out = keras_conv1d(lecture_signal).numpy()[0]
 ours = conv1d(lecture_signal[0], *keras_conv1d.get_weights(), stride=2, padding="same")
 print(f"shape {ours.shape}, max |ours - Keras| = {np.abs(ours - keras_out).max():.1e}")
 
+
 # %% [markdown]
 # ## Exercise 3: conv3d (2 points)
 #
@@ -222,7 +242,7 @@ print(f"shape {ours.shape}, max |ours - Keras| = {np.abs(ours - keras_out).max()
 # axes: pad all three, and loop over the output positions (`np.ndindex(*out_shape)` walks them all).
 
 
-# %% [solution id=ex_conv3d]
+# %% nbgrader={"grade": false, "grade_id": "ex_conv3d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv3d(x, W, b, stride=1, padding="valid"):
     """Forward pass of a Conv3D layer (no activation) on one volume.
 
@@ -266,7 +286,7 @@ def conv3d(x, W, b, stride=1, padding="valid"):
 lecture_volume = rng.normal(size=(14, 14, 14, 1))
 conv3d(lecture_volume, rng.normal(size=(5, 5, 5, 1, 16)), np.zeros(16)).shape
 
-# %% [tests id=check_conv3d points=2]
+# %% nbgrader={"grade": true, "grade_id": "check_conv3d", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Check that conv3d matches the reference on non-cubic volumes and filters, strides and paddings."""
 conv_utils.checks.check_conv3d(conv3d)
 ### BEGIN HIDDEN TESTS
@@ -453,14 +473,14 @@ conv_utils.plots.plot_volume_slices(
 # come from different seeds.
 
 # %%
-shape_x, shape_y = conv_utils.shapes3d.make_shapes_dataset(
+shape_x, shape_y = conv_utils.shape_volumes.make_shapes_dataset(
     SHAPES_PER_CLASS, SHAPE_SIZE, SHAPE_NOISE, seed=0
 )
-shape_x_test, shape_y_test = conv_utils.shapes3d.make_shapes_dataset(
+shape_x_test, shape_y_test = conv_utils.shape_volumes.make_shapes_dataset(
     40, SHAPE_SIZE, SHAPE_NOISE, seed=1
 )
 print(
-    f"train {shape_x.shape}, test {shape_x_test.shape}, classes {conv_utils.shapes3d.SHAPE_CLASSES}"
+    f"train {shape_x.shape}, test {shape_x_test.shape}, classes {conv_utils.shape_volumes.SHAPE_CLASSES}"
 )
 
 # %% [markdown]
@@ -471,7 +491,7 @@ print(
 examples = [np.flatnonzero(shape_y == k)[i] for k in range(3) for i in range(2)]
 conv_utils.plots.plot_volume_slices(
     [shape_x[i, ..., 0] for i in examples],
-    [conv_utils.shapes3d.SHAPE_CLASSES[shape_y[i]] for i in examples],
+    [conv_utils.shape_volumes.SHAPE_CLASSES[shape_y[i]] for i in examples],
 )
 
 # %% [markdown]
@@ -502,11 +522,13 @@ print(
     "recall per class:",
     {
         c: round(float(r), 3)
-        for c, r in zip(conv_utils.shapes3d.SHAPE_CLASSES, shape_recall, strict=True)
+        for c, r in zip(conv_utils.shape_volumes.SHAPE_CLASSES, shape_recall, strict=True)
     },
 )
 conv_utils.plots.plot_confusion(
-    confusion_matrix(shape_y_test, shape_pred), conv_utils.shapes3d.SHAPE_CLASSES, "test volumes"
+    confusion_matrix(shape_y_test, shape_pred),
+    conv_utils.shape_volumes.SHAPE_CLASSES,
+    "test volumes",
 )
 
 # %% [markdown]

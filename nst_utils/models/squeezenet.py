@@ -233,15 +233,15 @@ def feature_model(path=None) -> keras.Model:
 def receptive_fields() -> dict:
     """Receptive field of every layer, in input pixels, branches included.
 
-    A fire module is not a plain chain, so `nst_utils.receptive_field.layer_specs` cannot
+    A fire module is not a plain chain, so `nst_utils.layers.receptive_field.layer_specs` cannot
     walk it; here each layer's field follows its longest path from the input. ``expand1x1``
     sees what ``squeeze1x1`` sees; ``expand3x3`` adds one ring of units; ``concat`` holds
     both, so its field is the larger, ``expand3x3``'s (a 1x1 channel sees the middle of it).
 
     Returns:
-        ``{layer name: nst_utils.receptive_field.ReceptiveField}``, input side first.
+        ``{layer name: nst_utils.layers.receptive_field.ReceptiveField}``, input side first.
     """
-    from nst_utils.receptive_field import LayerSpec, receptive_field
+    from nst_utils.layers.receptive_field import LayerSpec, receptive_field
 
     chain = [LayerSpec("conv1", 3, 2), LayerSpec("pool1", 3, 2)]
     fields = receptive_field(chain)

@@ -1,0 +1,8 @@
+"""Tooling for Labeled Faces in the Wild (LFW): pairs, galleries, training crops, the evaluation.
+
+* `fr_utils.lfw.pairs`: the official verification pairs and disjoint training pairs (notebook 04).
+* `fr_utils.lfw.gallery`: a sample of LFW people encoded in batches (notebook 05).
+* `fr_utils.lfw.crops`: small face crops for training an embedding from scratch (notebook 03).
+* `fr_utils.lfw.evaluate`: the cross-validated view-2 evaluation behind the encoder's threshold
+  (``python -m fr_utils.lfw.evaluate``; its report is ``fr_utils/lfw/LFW_EVAL.md``).
+"""

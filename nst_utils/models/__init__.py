@@ -1,0 +1,10 @@
+"""Pretrained networks for style transfer and layer visualisation, and readers of their files.
+
+* `nst_utils.models.vgg`: VGG-16 with HED's weights (offline) and ImageNet VGG-19 (online).
+* `nst_utils.models.squeezenet`: SqueezeNet v1.1's ImageNet features, from a MATLAB ``.mat``.
+* `nst_utils.models.darknet`: the Darknet tiny ImageNet classifier (``classify``), from TF.js.
+* `nst_utils.models.imagenet_hierarchy`: the WordNet noun hierarchy of the ImageNet classes.
+
+`nst_utils.load_backbone` picks a network by name; import a module here for its own tools
+(e.g. `nst_utils.models.darknet.classify`).
+"""
