@@ -121,15 +121,15 @@ def _check_database_path(path: Path, must_exist: bool) -> None:
 
 def _check_arguments(args) -> None:
     """Every check that needs no model: paths, name, threshold (fail fast, exit 2)."""
-    from workbook.images import image_file
+    from workbook.images import image_size
 
     if getattr(args, "threshold", None) is not None:
         args.threshold = check_threshold(args.threshold, "--threshold")
     for name in ("image_a", "image_b", "image"):
         if getattr(args, name, None) is not None:
-            image_file(getattr(args, name))
+            image_size(getattr(args, name))  # header only: missing, URL, bomb...
     for image in getattr(args, "images", ()):
-        image_file(image)
+        image_size(image)
     if args.command == "enroll":
         from fr_utils.database import check_name
 

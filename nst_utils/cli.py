@@ -111,10 +111,10 @@ def _check_output(output: Path, inputs: dict) -> None:
 def _check_arguments(args) -> None:
     """The checks that need neither TensorFlow nor the images' pixels."""
     from nst_utils.images import MIN_SIDE
-    from workbook.images import image_file
+    from workbook.images import image_size
 
     for what in ("content", "style"):
-        image_file(getattr(args, what))
+        image_size(getattr(args, what))  # header only: missing, URL, folder, bomb...
     _check_output(args.output, {"content": args.content, "style": args.style})
     for option in ("size", "style_size"):
         value = getattr(args, option)
