@@ -330,7 +330,7 @@ def _check_memory(backbone, layers, sizes: dict) -> None:
             raise FileNotFoundError(f"{what.capitalize()} image: {error}") from None
         need = estimate_memory(backbone, layers, height, width, training)
         if need > available:
-            largest = int(size * math.sqrt(available / need))
+            largest = int(size * math.sqrt(available / need)) - 1  # rounding margin
             option = "size" if what == "content" else "style_size"
             raise ValueError(
                 f"{option}={size} makes the {what} image {width}x{height} pixels, which needs"

@@ -39,8 +39,9 @@ __all__ = [
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
 
-# "http://...", "https://...", "file://...", "s3://...": a URL, never a local file name.
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# "http://...", "https://...", "s3://...": a URL, never a local file name; also with one slash,
+# as `pathlib.Path` (an argparse type) writes them. Two letters at least: "C:/x.jpg" is a file.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 # Formats whose extra frames are an animation (refused); MPO and TIFF keep their first frame.
 _ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "FLI")
 
