@@ -17,8 +17,9 @@ codes mean the same for every command:
 
 (The contract is `workbook.cli`'s, shared with ``python -m nst_utils``.)
 
-Arguments are checked before the face model loads: the photos exist and are files, the
-database path ends in ``.npz`` and is not a folder (for ``identify`` it must exist; for
+Arguments are checked before the face model loads: the photos are local image files (their
+headers are read, so a folder, a URL, a non-image or a decompression bomb is refused at once),
+the database path ends in ``.npz`` and is not a folder (for ``identify`` it must exist; for
 ``enroll`` its folder must be writable), the name is valid (`fr_utils.database.check_name`)
 and the threshold is a finite distance above 0 (`fr_utils.metrics.check_threshold`).
 Enrolling a name the database already holds needs ``--add`` (more photos of that person) or

@@ -339,7 +339,10 @@ def test_save_through_a_symbolic_link_keeps_the_link(tmp_path):
     _database(Ada=1).save(target)
     link = tmp_path / "door.npz"
     link.symlink_to(target)
-    with FaceDatabase.editing(link) as database:
+    _database(Ada=1, Alan=1).save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert FaceDatabase.load(target).identities == ["Ada", "Alan"]
+    with FaceDatabase.editing(link) as database:  # locks and saves the target as well
         database.add("Grace", _rows(1, 3))
     assert link.is_symlink() and os.readlink(link) == str(target)
-    assert FaceDatabase.load(target).identities == ["Ada", "Grace"]
+    assert FaceDatabase.load(target).identities == ["Ada", "Alan", "Grace"]
