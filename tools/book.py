@@ -74,12 +74,15 @@ _BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)[ \t]*\n?")
 def repo_url() -> str:
     """The GitHub address where the workbook is published (the launch buttons point there).
 
+    It is ``[tool.workbook] repository`` in ``pyproject.toml`` (read by `tools/project.py`),
+    the same address the notebooks' badges and setup cells carry.
+
     Returns:
         A ``https://github.com/OWNER/NAME`` URL without a trailing slash.
     """
-    from workbook.setup import REPO_URL
+    from project import repository_url
 
-    return REPO_URL.rstrip("/")
+    return repository_url()
 
 
 @dataclass(frozen=True)
