@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 
 from workbook.prose import typed_numbers
 

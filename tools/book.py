@@ -34,6 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from workbook import atomic  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 BOOK = ROOT / "build" / "book"
@@ -414,7 +418,7 @@ def build_book(out: Path = BOOK) -> Path:
             f"the book did not build ({' '.join(command)} exited {result.returncode}):\n"
             f"{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
-    shutil.move(out / "jb" / "_build" / "html", html_dir)
+    atomic.replace(out / "jb" / "_build" / "html", html_dir)  # the finished site, in one step
     return html_dir
 
 
@@ -543,5 +547,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -11,9 +11,8 @@ in their setup cells. A fork edits that one line and runs ``python tools/noteboo
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"

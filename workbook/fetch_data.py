@@ -40,12 +40,11 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import tomllib
 import urllib.parse
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
-
-import tomllib
 
 import workbook.atomic as atomic
 import workbook.wfdb as wfdb

@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tomllib
 from functools import cache, lru_cache
 from pathlib import Path
-
-import tomllib
 
 from workbook.atomic import atomic_open
 from workbook.download import (
