@@ -213,7 +213,7 @@ def test_every_source_has_the_setup_cell_metadata():
 def test_check_reports_a_setup_cell_that_is_not_hidden(tmp_path, monkeypatch):
     first = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))[0]
     text = first.read_text()
-    header = '# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}\n'
+    header = '# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]\n'
     assert header in text
     (tmp_path / first.name).write_text(text.replace(header, '# %% tags=["setup"]\n'))
     monkeypatch.setattr(nbtools, "SRC", tmp_path)

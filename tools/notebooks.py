@@ -62,7 +62,7 @@ JUPYTEXT = {
 REPOSITORY = repository_url()
 #: The setup cell's metadata: its tag, and its code hidden in JupyterLab (``jupyter``) and on the
 #: course website (``hide-input``); on Colab the ``@title`` line makes it a form, code hidden.
-SETUP_METADATA = {"tags": ["setup", "hide-input"], "jupyter": {"source_hidden": True}}
+SETUP_METADATA = {"jupyter": {"source_hidden": True}, "tags": ["setup", "hide-input"]}
 #: The setup cell, with ``{url}`` the repository. On Colab (and only there: Colab sets
 #: ``COLAB_RELEASE_TAG``) the workbook is not installed when it runs, so the cell installs it with
 #: pip from the repository; `workbook.setup_notebook` then does the rest (the course data).
@@ -274,6 +274,7 @@ def cmd_run(stems):
         )
         sys.stdout.flush()
         bar.update()
+    bar.set_description("all notebooks")
     bar.close()
     width = max(len(r[0]) for r in rows)
     print(f"\n{'notebook':<{width}}  {'status':<10}  seconds")
@@ -309,6 +310,8 @@ def cmd_sync(stems):
                 tags = cell.metadata["tags"]
                 tags += [tag for tag in SETUP_METADATA["tags"] if tag not in tags]
                 cell.metadata["jupyter"] = copy.deepcopy(SETUP_METADATA["jupyter"])
+                # sorted, as in the .ipynb, so that saving it from JupyterLab changes nothing
+                cell.metadata = dict(sorted(cell.metadata.items()))
             elif cell.cell_type == "markdown":
                 cell.source = _BADGE.sub(lambda _, badge=badge: badge, cell.source)
         nb.metadata = copy.deepcopy({"jupytext": JUPYTEXT})

@@ -20,7 +20,7 @@
 # OpenFace's nn4.small2 network (the course's FaceNet-style model) computed from Labeled Faces in
 # the Wild (LFW) photos.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

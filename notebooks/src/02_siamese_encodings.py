@@ -24,7 +24,7 @@
 # Faces are found and aligned with MTCNN (Zhang et al., 2016). `encoder.encode` returns rows of
 # unit length: $\lVert f(x) \rVert_2 = 1$.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

@@ -22,7 +22,7 @@
 # "Siamese network" and "Triplet loss"; notebook 01 (verification with a distance threshold).
 # **Run time:** about 3 minutes on a laptop CPU, almost all of it training.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

@@ -24,7 +24,7 @@
 # lecture "Face verification and binary classification".
 # **Run time:** about a minute and a half on a laptop CPU, mostly encoding ~1,000 photos.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

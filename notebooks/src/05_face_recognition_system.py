@@ -23,7 +23,7 @@
 # **Run time:** about two minutes on a laptop CPU (the LFW experiment detects and encodes a
 # few hundred photos; the parameters below make it smaller).
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

@@ -19,7 +19,7 @@
 # **Run time:** about 2-3 minutes on a laptop CPU (one forward pass of VGG-16 over all images),
 # seconds on a GPU.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

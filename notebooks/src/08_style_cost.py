@@ -14,7 +14,7 @@
 # **Prerequisites:** notebook 07. **Run time:** about 3 minutes on a 2-core CPU with the settings
 # below.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

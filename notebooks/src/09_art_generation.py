@@ -16,7 +16,7 @@
 # **Prerequisites:** notebooks 07 and 08. **Run time:** about 4 minutes on a 2-core CPU with the
 # settings below.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os

@@ -18,7 +18,7 @@
 # **Prerequisites:** 2D convolutions (padding, stride, filters spanning all channels), Keras
 # `Sequential` models. **Run time:** about 2 minutes on a 2-core CPU; no GPU needed.
 
-# %% tags=["setup", "hide-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
 # @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
 import importlib.util
 import os
