@@ -349,7 +349,7 @@ dict(zip(labels.tolist(), counts.tolist(), strict=True))
 
 # %% [markdown]
 # Ten seconds of the signal with the cardiologists' labels above each R peak. Look for the V beats:
-# they come early, their QRS is wide and points the other way.
+# they come early, their QRS is wide, and the wave after it swings far below the baseline.
 
 # %%
 conv_utils.plots.plot_ecg(record, start=60, seconds=10)
