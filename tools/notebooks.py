@@ -13,7 +13,7 @@ in JupyterLab, Colab and the course website) and the "Open in Colab" badge, both
 `setup_cell` and `colab_badge` with the repository URL of ``pyproject.toml``'s ``[tool.workbook]``
 (`tools/project.py`); ``check`` fails when a source's copy differs, ``sync`` rewrites them.
 
-Kernels are started with CurveZMQ keys from the kernel manager (`KERNEL_CONFIG`), so the kernel's
+Kernels are started with CurveZMQ keys from the kernel manager (`kernel_config`), so the kernel's
 messages are encrypted and it does not warn "Kernel is running over TCP without encryption".
 
 Commands (``python tools/notebooks.py CMD [NN ...]``; NN selects notebooks by prefix):
@@ -104,13 +104,17 @@ def kernel_config():
     The kernel manager provisions CurveZMQ keys when the kernel supports them (ipykernel 7
     declares it in its kernelspec), so the messages between this process and the kernel are
     encrypted, and ipykernel does not warn that it runs "over TCP without encryption". Without
-    CurveZMQ in pyzmq (a rare build), the kernel runs unencrypted on localhost, as before.
+    CurveZMQ in pyzmq (a rare build), or with a jupyter_client older than 8.10 (which has no
+    such setting; the ipykernel of its time does not warn either), the kernel runs unencrypted
+    on localhost, as before.
     """
     import zmq
+    from jupyter_client.manager import KernelManager
     from traitlets.config import Config
 
     config = Config()
-    config.KernelManager.transport_encryption = "auto" if zmq.has("curve") else "disabled"
+    if zmq.has("curve") and KernelManager.class_traits().get("transport_encryption"):
+        config.KernelManager.transport_encryption = "auto"
     return config
 
 
