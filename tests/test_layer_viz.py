@@ -613,8 +613,9 @@ def test_plot_predictions_writes_each_guess_on_its_bar():
 
     guesses = [[SimpleNamespace(label="space_bar", probability=0.42)] * 2] * 2
     fig = plot_predictions(np.zeros((2, 8, 8, 3), np.uint8), guesses, titles=["a", "b"])
-    assert len(fig.axes) == 4 and fig.axes[0].get_title() == "a"
-    texts = [t.get_text() for t in fig.axes[2].texts]  # row-major: photos, then bars
+    assert len(fig.axes) == 4 and fig.axes[0].get_title() == "a"  # photo, bars, photo, bars
+    assert fig.axes[2].get_title() == "b"
+    texts = [t.get_text() for t in fig.axes[1].texts]
     assert texts == ["space bar 42%", "space bar 42%"]
     plt.close(fig)
 
@@ -628,5 +629,5 @@ def test_plot_filters_and_activation_maps_label_every_panel():
     maps = {"a": np.zeros((1, 4, 6, 3)), "b": np.ones((1, 2, 3, 2))}
     fig = plot_activation_maps(np.zeros((8, 8, 3), np.uint8), maps, {"a": [0, 2], "b": [1]})
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["input", "a #0\n4x6 grid", "a #2\n4x6 grid", "b #1\n2x3 grid"]
+    assert titles == ["input", "a\n#0 (4x6)", "a\n#2 (4x6)", "b\n#1 (2x3)"]
     plt.close(fig)

@@ -72,6 +72,7 @@ image_size = 224  # side of every photo in pixels (both networks were trained at
 mirror = True  # also probe each photo's left-right mirror image
 k = 9  # top photos per unit (the lecture's 3x3 grids)
 min_depth = 9  # WordNet depth a group must reach to count (9: mammal, bird)
+majority = 5  # a unit with this many of its k photos in one group is "mostly one group"
 n_random_sets = 2000  # random 9-photo sets for the chance baseline
 units_shown = 2  # per depth: this many most coherent units, and as many random ones
 demo_classes = ["golden retriever", "computer keyboard", "daisy", "tabby"]
@@ -96,8 +97,8 @@ print(photos.credits)
 # %% [markdown]
 # Darknet tiny (from Joseph Redmon's Darknet reference models) is a small ImageNet
 # classifier: 16 convolutions, then an average over positions and a softmax over the 1000
-# classes. Before we open it up, here is what it does: the five classes it finds most probable
-# for four of the photos, with the photo's own class as title.
+# classes. Before we open such a network up, here is what it does: the five classes it finds
+# most probable for four of the photos, with the photo's own class as title.
 
 # %%
 demo = load_imagenet_photos(image_size, classes=demo_classes)
@@ -110,10 +111,9 @@ ranks = [[p.wnid for p in g].index(w) + 1 if w in [p.wnid for p in g] else None
          for g, w in zip(guesses, demo.wnids, strict=True)]  # fmt: skip
 show(
     f"Its first guess is the photo's class for {ranks.count(1)} of these {len(demo)} photos,"
-    f" and the class is among its five guesses for {len(ranks) - ranks.count(None)}. Where it"
-    " hesitates, its other guesses are classes that look alike (breeds of one kind of dog, one"
-    " kind of machine): such classes share features, and below we find units that respond to"
-    " what they share."
+    f" and the class is among its five guesses for {len(ranks) - ranks.count(None)}. Look at"
+    " the other guesses: mostly classes that look alike, such as other dog breeds or other cats."
+    " Such classes share features, and below we find units that respond to what they share."
 )
 
 # %% [markdown]
@@ -229,8 +229,8 @@ assert receptive_field_size([(11, 4), (3, 2), (5, 1)]) == 11 + 2 * 4 + 4 * 8, "A
 # Each channel of a layer is a map of where its filter matches: the same filter slides over
 # every position, so a layer of $n_C$ channels on an $n_H \times n_W$ grid holds $n_C$ maps.
 # Here is one photo through Darknet, and at three depths the two channels whose maps vary
-# most (largest standard deviation over the grid). The maps get coarser with depth while each
-# cell sees more of the photo.
+# most (largest standard deviation over the grid); each title gives the layer, the channel and
+# the grid size. The maps get coarser with depth while each cell sees more of the photo.
 
 # %%
 dark = load_backbone("darknet_tiny_imagenet")  # the classifier we met (built once per process)
@@ -395,20 +395,22 @@ for name, net in backbones.items():
     layers = [maxima[name][layer] for layer in net.depth_layers]
     coherence[name] = [coh.layer_coherence(m, photos.wnids, k, min_depth) for m in layers]
 chance = coh.chance_coherence(photos.wnids, k, min_depth, n_random_sets, seed)
-at_chance, majority_by_chance = chance.mean(), np.mean(chance >= 5 / k)
+at_chance, majority_by_chance = chance.mean(), np.mean(chance >= majority / k)
 for name, layers in coherence.items():
     print(name)
     for depth, c in enumerate(layers, start=1):
         units = f"{len(c.units):3d}/{c.n_channels} firing units"
         print(f"  depth {depth} {c.layer:15s} {units}, coherence {c.mean:.2f},"
-              f" {np.mean(c.counts >= 5):4.0%} with 5+ of {k}")  # fmt: skip
-print(f"random sets of {k} photos: coherence {at_chance:.2f}, {majority_by_chance:.1%} with 5+")
+              f" {np.mean(c.counts >= majority):4.0%} with {majority}+ of {k}")  # fmt: skip
+print(
+    f"random sets of {k} photos: coherence {at_chance:.2f}, {majority_by_chance:.1%} with {majority}+"
+)
 
 # %%
 curves = {}
 for name, net in backbones.items():
     curves[name] = ([fields[name][layer].size for layer in net.depth_layers], coherence[name])
-fig = plot_coherence(curves, chance, image_size, majority=5)
+fig = plot_coherence(curves, chance, image_size, majority)
 
 # %% tags=["remove-input"]
 object_depths = {name: np.mean([c.mean for c in layers[3:]]) for name, layers in coherence.items()}
@@ -431,8 +433,8 @@ show(
 # ## Inside the chosen network
 #
 # **Layer 1 filters.** The first convolution's filters are 3×3×3, small enough to look at as
-# colour images (each stretched to its own range; SqueezeNet reads BGR, so its filters are
-# flipped to RGB). Look for filters of one colour (colour detectors) and for filters with a
+# colour images (each stretched to its own range; a network that reads BGR, as SqueezeNet does,
+# has its filters flipped to RGB). Look for filters of one colour (colour detectors) and for filters with a
 # dark side and a bright side (edges in some direction). The lecture's AlexNet has 11×11
 # filters, where the stripes are easier to see.
 
@@ -460,11 +462,11 @@ def show_depth(depth, tile=48):
     picks = [coh.most_coherent(c, units_shown), select_units(chosen_maxima, units_shown, k, seed)]
     rows = [top_patches(chosen_maxima, photos.pixels, units, k) for units in picks]
     captions = [[c.caption(unit) for unit in units] for units in picks]
-    common = ", ".join(f"{name} ({units})" for name, units in c.common_groups(at_least=5))
+    common = ", ".join(f"{name} ({units})" for name, units in c.common_groups(majority))
     show(
         f"**Depth {depth}** (`{layer}`, field {fields[chosen][layer].size} px): coherence"
-        f" {c.mean:.2f} (chance {at_chance:.2f}); {np.mean(c.counts >= 5):.0%} of its"
-        f" {len(c.units)} units have 5 or more of their {k} photos in one group (random sets:"
+        f" {c.mean:.2f} (chance {at_chance:.2f}); {np.mean(c.counts >= majority):.0%} of its"
+        f" {len(c.units)} units have {majority} or more of their {k} photos in one group (random sets:"
         f" {majority_by_chance:.1%}){': ' + common if common else ''}."
     )
     title = f"{chosen}, depth {depth}: {layer}, receptive field {fields[chosen][layer].size} px"
@@ -472,28 +474,29 @@ def show_depth(depth, tile=48):
 
 
 # %% [markdown]
-# **Depth 1.** Each patch is a few pixels: a unit can only respond to a colour or an edge at
-# some angle. Look for mosaics of one colour and mosaics of the same edge orientation, as in
-# the lecture's first panel.
+# **Depth 1.** Each patch is a few pixels, enlarged pixel by pixel: a unit can only respond to a
+# colour or to a pattern of dark and bright pixels, an edge in some direction. Look for mosaics
+# whose nine patches share one colour or one edge direction (as in the lecture's first panel),
+# and compare them with the filters above.
 
 # %%
 fig = show_depth(1)
 
 # %% [markdown]
-# **Depth 2.** Combinations of edges and colours: corners, stripes, small textures.
+# **Depth 2.** Look for combinations of edges and colours: corners, stripes, small textures.
 
 # %%
 fig = show_depth(2)
 
 # %% [markdown]
-# **Depth 3.** Textures and repeated patterns, curved contours, parts of objects.
+# **Depth 3.** Look for textures and repeated patterns, curved contours, parts of objects.
 
 # %%
 fig = show_depth(3)
 
 # %% [markdown]
-# **Depth 4.** The fields now cover a large part of the photo. Compare the coherent mosaics
-# with the random ones: do the random units also agree on a kind of object?
+# **Depth 4.** Compare the coherent mosaics with the random ones: do the random units also
+# agree on a kind of object, or on a part of one?
 
 # %%
 fig = show_depth(4)
@@ -563,8 +566,9 @@ if picked:  # (a quick run with few photos may have no such unit)
 # - A unit's top patches take one pass over many photos: keep each channel's maximum per photo
 #   and where it occurs, rank the photos, and crop the receptive field around each winner.
 # - What the top photos share can be measured: with WordNet classes and a chance baseline,
-#   shallow units are at chance (they see colours, edges and textures that any class has) and
-#   coherence appears where the fields cover objects, as the lecture says for layers 4 and 5.
+#   the top photos of shallow units are no more alike than random photos (colours, edges and
+#   textures occur in every class), and coherence appears where the fields cover objects, as
+#   the lecture says for layers 4 and 5.
 # - The measure only sees what ImageNet's labels name: units for faces or text, which the
 #   lecture also shows, have no class to be counted with.
 #

@@ -144,7 +144,7 @@ def plot_filters(tiles, cols: int = 8, size: float = 0.55, title: str = ""):
     return fig
 
 
-def plot_activation_maps(image, activations: dict, channels: dict, size: float = 1.0):
+def plot_activation_maps(image, activations: dict, channels: dict, size: float = 0.9):
     """An image and, for a few layers, a few channels of its activation maps, in one row.
 
     Args:
@@ -163,48 +163,57 @@ def plot_activation_maps(image, activations: dict, channels: dict, size: float =
     for ax, (layer, channel) in zip(axes[1:], panels, strict=True):
         maps = np.asarray(activations[layer])[0]
         ax.imshow(maps[:, :, channel], cmap="viridis")
-        ax.set_title(f"{layer} #{channel}\n{maps.shape[0]}x{maps.shape[1]} grid", fontsize=7)
+        ax.set_title(f"{layer}\n#{channel} ({maps.shape[0]}x{maps.shape[1]})", fontsize=7)
     for ax in axes:
         ax.axis("off")
     fig.tight_layout(pad=0.3, w_pad=0.3)
     return fig
 
 
-def plot_predictions(images, predictions, titles: Sequence[str] = (), size: float = 1.65):
-    """Photos with a bar chart of their top classes under each.
+def plot_predictions(
+    images, predictions, titles: Sequence[str] = (), cols: int = 2, size: float = 1.25
+):
+    """Photos, each with a bar chart of its top classes beside it.
 
     Args:
         images: ``N`` uint8 RGB photos.
         predictions: ``N`` lists of objects with ``label`` and ``probability`` (e.g.
             `nst_utils.models.darknet.classify`'s output), most probable first.
         titles: a title per photo (e.g. its true class).
-        size: inches per column.
+        cols: photos per figure row.
+        size: inches per photo (the bar chart beside it is 1.6 times as wide).
 
     Returns:
-        The matplotlib figure: photos on the top row; below each, one bar per guess with the
-        class name and probability written on it.
+        The matplotlib figure: for each photo, the photo and one bar per guess with the class
+        name and probability written on it.
     """
     n = len(images)
+    rows = -(-n // cols)
     fig, axes = plt.subplots(
-        2, n, figsize=(n * size, 1.75 * size), gridspec_kw={"height_ratios": [1.1, 0.65]}
+        rows,
+        2 * cols,
+        figsize=(cols * 2.75 * size, rows * (size + 0.35)),
+        gridspec_kw={"width_ratios": [1, 1.6] * cols},
+        squeeze=False,
     )
-    axes = np.asarray(axes).reshape(2, n)
+    for ax in axes.ravel():
+        ax.set_axis_off()
     for i, (image, guesses) in enumerate(zip(images, predictions, strict=True)):
-        axes[0, i].imshow(image)
-        axes[0, i].set_axis_off()
+        photo, bars = axes[i // cols, 2 * (i % cols)], axes[i // cols, 2 * (i % cols) + 1]
+        photo.imshow(image)
         if i < len(titles):
-            axes[0, i].set_title(titles[i], fontsize=8)
-        bars = axes[1, i]
-        rows = np.arange(len(guesses))[::-1]  # most probable on top
-        bars.barh(rows, [g.probability for g in guesses], color="#a6c8e8", height=0.8)
-        for row, guess in zip(rows, guesses, strict=True):
+            photo.set_title(titles[i], fontsize=8)
+        bars.set_axis_on()
+        places = np.arange(len(guesses))[::-1]  # most probable on top
+        bars.barh(places, [g.probability for g in guesses], color="#a6c8e8", height=0.8)
+        for place, guess in zip(places, guesses, strict=True):
             text = f"{guess.label.replace('_', ' ')} {guess.probability:.0%}"
-            bars.text(0.02, row, text, va="center", fontsize=7)
+            bars.text(0.02, place, text, va="center", fontsize=7)
         bars.set_xlim(0, 1)
         bars.set_yticks([])
         bars.set_xlabel("probability", fontsize=8)
         bars.tick_params(axis="x", labelsize=7)
-    fig.tight_layout(pad=0.3, w_pad=0.8, h_pad=0.4)
+    fig.tight_layout(pad=0.3, w_pad=0.6, h_pad=0.6)
     return fig
 
 
