@@ -116,11 +116,14 @@ def _same(a: dict, b: dict):
         assert a[name].field == b[name].field
 
 
-def test_the_cache_is_written_once_sealed_and_read_back(counted, tmp_path):
+def test_the_cache_is_written_once_sealed_and_read_back(counted, tmp_path, capsys):
     backbone, images = _backbone(), _images()
-    first = cached_channel_maxima(backbone, images, ["conv"], progress=False)
-    again = cached_channel_maxima(backbone, images, ["conv"], progress=False)
+    first = cached_channel_maxima(backbone, images, ["conv"], progress=False, report=True)
+    again = cached_channel_maxima(backbone, images, ["conv"], progress=False, report=True)
     assert len(counted) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("tiny: computed over 5 photos and cached in")
+    assert lines[1].startswith("tiny: read from the cache in")
     _same(first, again)
     path = cache_path(cache_key(backbone, images, ["conv"], mirror=True))
     assert path.parent == tmp_path / "top_patches" and is_sealed(path)

@@ -21,8 +21,9 @@
 # - look at the top-9 patches of units at five depths.
 #
 # **Prerequisites:** convolutions, padding, strides and pooling (the CNN course); NumPy.
-# **Run time:** a few minutes on a laptop CPU the first time (two networks over 1000 photos
-# and their mirror images), well under a minute afterwards (the results are cached).
+# **Run time:** about a minute of CPU time on a 2-core laptop the first time (two networks over
+# 1000 photos and their mirror images), seconds for that step afterwards (its results are
+# cached on disk).
 
 # %% tags=["setup"]
 # Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
@@ -44,8 +45,6 @@ import workbook
 workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
 
 # %%
-import time
-
 import numpy as np
 
 from nst_utils.backbone import feature_extractor, load_backbone
@@ -368,12 +367,10 @@ assert tuple(input_window(2, [(3, 2, 0), (3, 2, 0)])) == (8, 15), "SqueezeNet co
 # %%
 # NBVAL_IGNORE_OUTPUT
 maxima = {}
-for name, backbone in backbones.items():
-    start = time.perf_counter()
+for name, net in backbones.items():
     maxima[name] = cached_channel_maxima(
-        backbone, photos.pixels, backbone.depth_layers, batch_size, mirror=mirror
+        net, photos.pixels, net.depth_layers, batch_size, mirror=mirror, report=True
     )
-    print(f"{name}: {time.perf_counter() - start:.1f} s for {len(photos)} photos (0 s if cached)")
 
 # %% [markdown]
 # ## How coherent are a unit's top-9 photos?

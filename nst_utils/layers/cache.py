@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -99,6 +100,7 @@ def cached_channel_maxima(
     mirror: bool = True,
     progress: bool = True,
     use_cache: bool = True,
+    report: bool = False,
 ) -> dict[str, ChannelMaxima]:
     """`channel_maxima`, read from the cache when it holds this very computation.
 
@@ -110,6 +112,8 @@ def cached_channel_maxima(
         mirror: also probe the mirror images (see `channel_maxima`).
         progress: show a progress bar while computing.
         use_cache: False computes and leaves the cache alone.
+        report: print one line saying whether the result was read or computed, and how long
+            that took.
 
     Returns:
         ``{layer: ChannelMaxima}``, as `channel_maxima` returns it.
@@ -117,16 +121,20 @@ def cached_channel_maxima(
     Raises:
         ValueError: as `channel_maxima` (bad images, unknown layers...).
     """
+    start = time.perf_counter()
     images = np.asarray(images)
     layers = list(layers)
     fields = _check_layers(backbone, layers)
-    if not use_cache:
-        return channel_maxima(backbone, images, layers, batch_size, mirror, progress)
     key = cache_key(backbone, images, layers, mirror)
     path = cache_path(key)
-    cached = _load(path, key, fields, layers, len(images), mirror)
-    if cached is not None:
-        return cached
-    maxima = channel_maxima(backbone, images, layers, batch_size, mirror, progress)
-    _save(path, key, maxima)
-    return maxima
+    cached = _load(path, key, fields, layers, len(images), mirror) if use_cache else None
+    if cached is None:
+        cached = channel_maxima(backbone, images, layers, batch_size, mirror, progress)
+        if use_cache:
+            _save(path, key, cached)
+        how = f"computed over {len(images)} photos" + (" and cached" if use_cache else "")
+    else:
+        how = "read from the cache"
+    if report:
+        print(f"{backbone.name}: {how} in {time.perf_counter() - start:.1f} s ({path.name})")
+    return cached
