@@ -535,13 +535,19 @@ show(f"Most photos of each group among one unit's top {k}, per depth:\n\n" + "\n
 one = k / len(photos)
 both = one * (k - 1) / (len(photos) - 1)
 units_5 = len(coherence[chosen][-1].units)
+deep_best = {
+    (name, obj): max(n for _, n in finds[name, obj][3:]) for name in networks for obj in objects
+}
 show(
     f"A given photo is among a unit's top {k} by chance with probability {one:.1%}, and both"
     f" photos of a two-class group with probability {both:.4%}: in a layer of {units_5} units,"
     f" {units_5 * both:.2f} such units are expected by chance. So a unit whose top {k} hold both"
     " keyboards or both flowers is no accident, while one photo of a small group is. Below are the"
     f" chosen network's depth-5 units picked that way, one per group whose best unit holds two"
-    " or more of its photos: look at what else those units respond to."
+    " or more of its photos: look at what else those units respond to. At depths 4 and 5 the"
+    f" best keyboard and flower units of `{chosen}` hold {deep_best[chosen, 'keyboard']} and"
+    f" {deep_best[chosen, 'flower']} of the two photos, those of `{other}`"
+    f" {deep_best[other, 'keyboard']} and {deep_best[other, 'flower']}."
 )
 
 # %%
