@@ -6,7 +6,12 @@
 
 Each command prints one human-readable line per result, or JSON with ``--json``. Exit
 codes: 0 = same person / identified, 1 = not the same / nobody known, 2 = bad input
-(unreadable photo, no face, damaged database, bad threshold).
+(unreadable photo, no face, damaged database, bad threshold, and with ``--ambiguous raise``
+a photo of two comparable faces).
+
+Every photo is read as `fr_utils.img_to_encoding` reads it: its subject is its most
+prominent confident face (`fr_utils.faces`); ``--jitters``, ``--alignment`` and
+``--ambiguous`` are that function's options (enroll and query with the same ones).
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from fr_utils.faces import ALIGNMENTS, AMBIGUOUS_CHOICES
 from fr_utils.metrics import check_threshold, is_match
 
 __all__ = ["main"]
@@ -35,6 +42,22 @@ def _parser() -> argparse.ArgumentParser:
         "--model", default="dlib_resnet_v1", help="face encoder (default: %(default)s)"
     )
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument(
+        "--jitters",
+        type=int,
+        default=0,
+        help="average the encodings of N jittered copies of each face (dlib's num_jitters)",
+    )
+    parser.add_argument(
+        "--alignment", default="mtcnn", choices=ALIGNMENTS, help="how face chips are cut"
+    )
+    parser.add_argument(
+        "--ambiguous",
+        default="warn",
+        choices=AMBIGUOUS_CHOICES,
+        help="a photo of two comparable faces: warn and use the more prominent (default),"
+        " refuse it (exit code 2), or ignore",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     threshold_help = (
@@ -56,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     identify.add_argument("--db", type=Path, required=True, help="database file (.npz)")
     identify.add_argument("--threshold", type=float, help=threshold_help)
     identify.add_argument(
-        "--all-faces", action="store_true", help="identify every face, not only the largest"
+        "--all-faces",
+        action="store_true",
+        help="identify every confident face, not only the photo's subject",
     )
     return parser
 
@@ -68,11 +93,16 @@ def _threshold(args, encoder) -> float:
     return check_threshold(args.threshold, "--threshold")
 
 
+def _options(args) -> dict:
+    """The `fr_utils.img_to_encoding` options given on the command line."""
+    return {"alignment": args.alignment, "num_jitters": args.jitters, "ambiguous": args.ambiguous}
+
+
 def _verify(args, encoder) -> tuple[dict, str, int]:
     import fr_utils
 
     threshold = _threshold(args, encoder)
-    dist = fr_utils.face_distance(args.image_a, args.image_b, encoder)
+    dist = fr_utils.face_distance(args.image_a, args.image_b, encoder, **_options(args))
     same = is_match(dist, threshold)
     verdict = "same person" if same else "different people"
     text = f"{verdict}: distance {dist:.3f} {'<=' if same else '>'} threshold {threshold:.3f}"
@@ -87,7 +117,7 @@ def _enroll(args, encoder) -> tuple[dict, str, int]:
         database = FaceDatabase.load(args.db)  # a damaged file fails here, before any write
     else:
         database = FaceDatabase(encoder.name)
-    added = database.enroll(args.name, args.images, encoder)
+    added = database.enroll(args.name, args.images, encoder, **_options(args))
     database.save(args.db)
     text = (
         f"enrolled {args.name!r} from {len(added)} photo(s) into {args.db}"
@@ -103,12 +133,25 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
 
     database = FaceDatabase.load(args.db)
     threshold = _threshold(args, encoder)
-    faces = fr_utils.align_faces(args.image, encoder.input_size, encoder.padding)
-    if not faces:
-        raise fr_utils.NoFaceFoundError(f"No face found in {args.image}")
-    faces = faces if args.all_faces else faces[:1]
+    from fr_utils.faces import SUBJECT_MIN_CONFIDENCE
+
+    size, padding = encoder.input_size, encoder.padding
+    if args.all_faces:
+        faces = fr_utils.align_faces(
+            args.image,
+            size,
+            padding,
+            alignment=args.alignment,
+            min_confidence=SUBJECT_MIN_CONFIDENCE,
+        )
+        if not faces:
+            raise fr_utils.NoFaceFoundError(f"No confident face found in {args.image}")
+    else:
+        options = {"alignment": args.alignment, "ambiguous": args.ambiguous}
+        faces = [fr_utils.align_face(args.image, size, padding, **options)]
     found, lines = [], []
-    dists, names = database.search(encoder.encode(np.stack([f.chip for f in faces])))
+    chips = np.stack([f.chip for f in faces])
+    dists, names = database.search(encoder.encode(chips, num_jitters=args.jitters))
     for face, dist, name in zip(faces, dists, names, strict=True):
         known = is_match(float(dist), threshold)
         box = [round(float(v), 1) for v in face.box]
@@ -126,6 +169,25 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
     )
 
 
+def _run(command, args, encoder) -> tuple[dict, str, int]:
+    """Run a command; ambiguous-photo warnings go to stderr and into the result's ``warnings``."""
+    from fr_utils.faces import AmbiguousFaceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AmbiguousFaceWarning)
+        result, text, code = command(args, encoder)
+    notes = []
+    for note in caught:
+        if issubclass(note.category, AmbiguousFaceWarning):
+            notes.append(str(note.message))
+            print(f"warning: {note.message}", file=sys.stderr)
+        else:  # not ours to handle: show it as Python would have
+            warnings.showwarning(note.message, note.category, note.filename, note.lineno)
+    if notes:
+        result["warnings"] = notes
+    return result, text, code
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -134,7 +196,7 @@ def main(argv=None) -> int:
 
         encoder = fr_utils.load_face_model(args.model)
         command = {"verify": _verify, "enroll": _enroll, "identify": _identify}[args.command]
-        result, text, code = command(args, encoder)
+        result, text, code = _run(command, args, encoder)
     except (ValueError, KeyError, FileNotFoundError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         if args.json:

@@ -152,28 +152,49 @@ class FaceDatabase:
         self._encodings = np.concatenate([self._encodings, rows])
         self._changed()
 
-    def enroll(self, name: str, images: Iterable, encoder) -> np.ndarray:
-        """Enroll a person from one or more photos (largest face of each).
+    def enroll(
+        self,
+        name: str,
+        images: Iterable,
+        encoder,
+        *,
+        alignment: str = "mtcnn",
+        num_jitters: int = 0,
+        jitter_seed: int = 0,
+        ambiguous: str = "warn",
+    ) -> np.ndarray:
+        """Enroll a person from one or more photos (the subject of each, as `img_to_encoding`).
 
         Args:
             name: the identity.
             images: paths, PIL images or arrays (one photo may also be passed alone).
             encoder: from `fr_utils.load_face_model`; must match ``encoder_name``.
+            alignment, num_jitters, jitter_seed, ambiguous: as in `fr_utils.img_to_encoding`
+                (enroll and query with the same options: encodings made differently sit a
+                little apart).
 
         Returns:
             The ``(k, 128)`` encodings added.
 
         Raises:
-            NoFaceFoundError: a photo has no face (nothing is added then).
+            NoFaceFoundError: a photo has no confident face (nothing is added then).
+            AmbiguousFaceError: a photo shows comparable faces and ``ambiguous="raise"``.
             ValueError: unreadable photo, or an encoder other than the database's.
         """
         self.check_encoder(encoder)
         if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Iterable):
             images = [images]
-        chips = [align_face(image, encoder.input_size, encoder.padding).chip for image in images]
+        chips = [
+            align_face(
+                image, encoder.input_size, encoder.padding, alignment=alignment, ambiguous=ambiguous
+            ).chip
+            for image in images
+        ]
         if not chips:
             raise ValueError(f"enroll({name!r}) needs at least one photo")
-        encodings = encoder.encode(np.stack(chips))
+        encodings = encoder.encode(
+            np.stack(chips), num_jitters=num_jitters, jitter_seed=jitter_seed
+        )
         self.add(name, encodings)
         return encodings
 
