@@ -151,7 +151,8 @@ class FaceEncoder:
 
 def _check_jitters(num_jitters) -> int:
     """``num_jitters`` as an int >= 0, or a ValueError that says what is allowed."""
-    if isinstance(num_jitters, bool) or int(num_jitters) != num_jitters or num_jitters < 0:
+    whole = isinstance(num_jitters, (int, np.integer)) and not isinstance(num_jitters, bool)
+    if not whole or num_jitters < 0:
         raise ValueError(
             f"num_jitters must be a whole number >= 0 (0 or 1: no jitter), got {num_jitters!r}"
         )
