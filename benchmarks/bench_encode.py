@@ -146,14 +146,13 @@ def time_our_pipeline(photo: np.ndarray, encoder, reps: int) -> dict:
 
 def time_dlib_pipeline(photo: np.ndarray, reps: int) -> dict | None:
     """Per-step milliseconds of dlib's own pipeline on one photo (None without dlib)."""
-    try:
-        import dlib
-        import face_recognition_models as models
-    except ImportError:
+    from fr_utils.lfw.evaluate import _dlib_models, dlib_available
+
+    if not dlib_available():
         return None
-    detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
-    model = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+    import dlib
+
+    detector, predictor, model = _dlib_models()
     upsample = 1 if max(photo.shape[:2]) < 1024 else 0
     boxes = detector(photo, upsample)
     if not boxes:

@@ -93,12 +93,16 @@ def test_module_entry_point_shows_help():
 
 
 def _two_people(path):
-    """Save Obama's and Biden's portraits side by side at the same size (two comparable faces)."""
+    """Save two LFW photos side by side (two faces of the same size: comparable)."""
     from PIL import Image
 
-    canvas = Image.new("RGB", (800, 400), (128, 128, 128))
-    for x, photo in ((0, OBAMA_A), (400, BIDEN_A)):
-        canvas.paste(Image.open(photo).convert("RGB").resize((400, 400)), (x, 0))
+    canvas = Image.new("RGB", (500, 250))
+    lfw = data_path("faces/lfw")
+    for x, photo in (
+        (0, "George_Clooney/George_Clooney_0006.jpg"),
+        (250, "Martha_Burk/Martha_Burk_0002.jpg"),
+    ):
+        canvas.paste(Image.open(lfw / photo).convert("RGB"), (x, 0))
     canvas.save(path)
     return path
 

@@ -11,8 +11,8 @@ from fr_utils.lfw import face_rule
 def made_up_study():
     """Three photos of Ann (250x250): her face in the middle, a stranger at the side of two.
 
-    Face rows: photo 0: Ann (centre, 80 px), stranger (top left corner, 100 px); photo 1: Ann; photo 2:
-    stranger (right, 60 px, confidence 0.85), Ann (centre, 70 px).
+    Face rows: photo 0: Ann (centre, 80 px), stranger (top left corner, 100 px); photo 1:
+    Ann; photo 2: stranger (right, 60 px, confidence 0.85), Ann (centre, 70 px).
     """
     rng = np.random.default_rng(0)
     ann = rng.normal(size=128)

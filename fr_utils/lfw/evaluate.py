@@ -241,13 +241,17 @@ def dlib_available() -> bool:
 
 
 def _dlib_models():
+    """dlib's HOG detector, 5-point shape predictor and face recognition model."""
     import dlib
-    import face_recognition_models as models
 
+    from workbook.resources import weights_path
+
+    recognition = weights_path("dlib_resnet_v1")  # verified; the predictor ships beside it
+    predictor = recognition.parent / "shape_predictor_5_face_landmarks.dat"
     return (
         dlib.get_frontal_face_detector(),
-        dlib.shape_predictor(models.pose_predictor_five_point_model_location()),
-        dlib.face_recognition_model_v1(models.face_recognition_model_location()),
+        dlib.shape_predictor(str(predictor)),
+        dlib.face_recognition_model_v1(str(recognition)),
     )
 
 
