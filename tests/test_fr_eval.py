@@ -155,8 +155,9 @@ def test_the_report_lists_every_variant():
     same = np.tile([True, False], 50)
     stats = pair_statistics(np.where(same, 0.3, 0.6), same, np.repeat([1, 2], 50), 0.43)
     variant = {
-        "name": "ours", "pipeline": "ours", "no_face_images": 0, "ambiguous_images": 3,
-        "pairs_without_face": 0, **stats,
+        "name": "ours", "pipeline": "ours", "alignment": "mtcnn", "num_jitters": 0,
+        "no_face_images": 1, "no_face_list": ["A/A_0001.jpg"], "ambiguous_images": 3,
+        "pairs_without_face": 2, **stats,
     }  # fmt: skip
     result = {
         "model": "m", "pairs": 100, "pairs_listed": 100, "images": 80, "folds": [1, 2],
@@ -166,6 +167,7 @@ def test_the_report_lists_every_variant():
     text = _markdown(result)
     assert "| ours | 100.00% ± 0.00% | 100.00% (τ 0.430)" in text and "| dlib |" in text
     assert text.count("\n| 1 |") == 1 and "**0.4500**" in text
+    assert '1 photos without a (confident) face, 2 pairs scored "different": A/A_0001.jpg' in text
 
 
 @pytest.fixture(scope="module")
