@@ -72,7 +72,8 @@ def img_to_encoding(
         alignment: how the chip is cut, one of `fr_utils.faces.ALIGNMENTS` (``"mtcnn"``).
         num_jitters: 2 or more: the mean of the encodings of that many jittered (moved,
             turned, zoomed, mirrored) copies of the chip, as dlib's ``num_jitters``; slower
-            by that factor, a little steadier. 0 or 1: the chip alone.
+            by that factor, a little steadier (LFW: 99.15% instead of 98.80% cross-validated,
+            best at a lower threshold, see `FaceEncoder.encode`). 0 or 1: the chip alone.
         jitter_seed: seed of the jitters (same seed, same encoding).
         ambiguous: a photo with two comparable faces: ``"warn"`` (default; the more
             prominent is used), ``"raise"`` (`AmbiguousFaceError`) or ``"ignore"``.
