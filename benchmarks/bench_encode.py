@@ -189,13 +189,14 @@ def print_pipelines(encoder, reps: int) -> None:
         theirs = time_dlib_pipeline(photo, reps)
         note = f", dlib HOG upsample {theirs['upsample']}" if theirs else ", dlib n/a"
         print(f"\n{Path(name).name} ({photo.shape[1]}x{photo.shape[0]}{note})")
-        print(f"  {'step':<22} {'ours':>9} {'dlib':>9}")
+        print(f"  {'step':<24} {'ours':>9} {'dlib':>9}")
         for step, value in ours.items():
-            mine = "(later)" if value is None else f"{value:.1f}"
+            mine = "later*" if value is None else f"{value:.1f}"
             other = theirs.get(step) if theirs else None
             other = "n/a" if other is None else f"{other:.1f}"
-            label = step if value is not None else f"{step} (ours: placeholder)"
-            print(f"  {label:<22} {mine:>9} {other:>9}")
+            print(f"  {step:<24} {mine:>9} {other:>9}")
+    print("\n* placeholder: MTCNN's five landmarks come with our detection; the shape predictors")
+    print("  (fr_utils.models.shape_predictor) will fill this row.")
 
 
 def main() -> None:
