@@ -236,7 +236,9 @@ def align_detected(
         size, padding: chip side and template padding (``encoder.input_size``, ``.padding``).
         alignment: one of `ALIGNMENTS` (checked by the callers).
     """
-    # alignment == "mtcnn" (check_alignment has run); "dlib" will branch here.
+    # Only "mtcnn" exists today (check_alignment has run). A "dlib" alignment branches
+    # here: 5-point shape predictor on face.box, then dlib's get_face_chip geometry, with
+    # the AlignedFace's landmarks and transform describing that chip.
     chip, transform = extract_chip(photo, face.landmarks, size, padding)
     return AlignedFace(
         chip,
