@@ -25,6 +25,10 @@ and the threshold is a finite distance above 0 (`fr_utils.metrics.check_threshol
 Enrolling a name the database already holds needs ``--add`` (more photos of that person) or
 ``--replace`` (these photos instead). Parallel ``enroll`` runs into one database take turns
 (a file lock, `fr_utils.FaceDatabase.editing`), so none is lost.
+
+Every photo is read as `fr_utils.img_to_encoding` reads it: its subject is its most
+prominent confident face (`fr_utils.faces`); ``--jitters``, ``--alignment`` and
+``--ambiguous`` are that function's options (enroll and query with the same ones).
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from fr_utils.faces import ALIGNMENTS, AMBIGUOUS_CHOICES
 from fr_utils.metrics import check_threshold, is_match
 from workbook.cli import EXIT_ERROR, EXIT_OK, ArgumentParser, run
 
@@ -56,6 +62,22 @@ def _parser() -> argparse.ArgumentParser:
         "--model", default="dlib_resnet_v1", help="face encoder (default: %(default)s)"
     )
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument(
+        "--jitters",
+        type=int,
+        default=0,
+        help="average the encodings of N jittered copies of each face (dlib's num_jitters)",
+    )
+    parser.add_argument(
+        "--alignment", default="mtcnn", choices=ALIGNMENTS, help="how face chips are cut"
+    )
+    parser.add_argument(
+        "--ambiguous",
+        default="warn",
+        choices=AMBIGUOUS_CHOICES,
+        help="a photo of two comparable faces: warn and use the more prominent (default),"
+        " refuse it (exit code 2), or ignore",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     threshold_help = (
@@ -93,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     identify.add_argument("--db", type=Path, required=True, help="database file (.npz)")
     identify.add_argument("--threshold", type=float, help=threshold_help)
     identify.add_argument(
-        "--all-faces", action="store_true", help="identify every face, not only the largest"
+        "--all-faces",
+        action="store_true",
+        help="identify every confident face, not only the photo's subject",
     )
     return parser
 
@@ -139,11 +163,16 @@ def _check_arguments(args) -> None:
         _check_database_path(args.db, must_exist=args.command == "identify")
 
 
+def _options(args) -> dict:
+    """The `fr_utils.img_to_encoding` options given on the command line."""
+    return {"alignment": args.alignment, "num_jitters": args.jitters, "ambiguous": args.ambiguous}
+
+
 def _verify(args, encoder) -> tuple[dict, str, int]:
     import fr_utils
 
     threshold = _threshold(args, encoder)
-    dist = fr_utils.face_distance(args.image_a, args.image_b, encoder)
+    dist = fr_utils.face_distance(args.image_a, args.image_b, encoder, **_options(args))
     same = is_match(dist, threshold)
     verdict = "same person" if same else "different people"
     text = f"{verdict}: distance {dist:.3f} {'<=' if same else '>'} threshold {threshold:.3f}"
@@ -158,7 +187,7 @@ def _enroll(args, encoder) -> tuple[dict, str, int]:
         known = FaceDatabase.load(args.db)
         known.check_encoder(encoder)
         known.check_addition(args.name, args.if_exists)
-    added = photo_encodings(args.images, encoder)
+    added = photo_encodings(args.images, encoder, **_options(args))
     # Load, add and save under the file's lock: a parallel enroll waits, none is lost.
     with FaceDatabase.editing(args.db, encoder.name) as database:
         database.check_encoder(encoder)
@@ -178,12 +207,25 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
     database = FaceDatabase.load(args.db)
     database.check_encoder(encoder)
     threshold = _threshold(args, encoder)
-    faces = fr_utils.align_faces(args.image, encoder.input_size, encoder.padding)
-    if not faces:
-        raise fr_utils.NoFaceFoundError(f"No face found in {args.image}")
-    faces = faces if args.all_faces else faces[:1]
+    from fr_utils.faces import SUBJECT_MIN_CONFIDENCE
+
+    size, padding = encoder.input_size, encoder.padding
+    if args.all_faces:
+        faces = fr_utils.align_faces(
+            args.image,
+            size,
+            padding,
+            alignment=args.alignment,
+            min_confidence=SUBJECT_MIN_CONFIDENCE,
+        )
+        if not faces:
+            raise fr_utils.NoFaceFoundError(f"No confident face found in {args.image}")
+    else:
+        options = {"alignment": args.alignment, "ambiguous": args.ambiguous}
+        faces = [fr_utils.align_face(args.image, size, padding, **options)]
     found, lines = [], []
-    dists, names = database.search(encoder.encode(np.stack([f.chip for f in faces])))
+    chips = np.stack([f.chip for f in faces])
+    dists, names = database.search(encoder.encode(chips, num_jitters=args.jitters))
     for face, dist, name in zip(faces, dists, names, strict=True):
         known = is_match(float(dist), threshold)
         box = [round(float(v), 1) for v in face.box]
@@ -201,6 +243,25 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
     )
 
 
+def _run(command, args, encoder) -> tuple[dict, str, int]:
+    """Run a command; ambiguous-photo warnings go to stderr and into the result's ``warnings``."""
+    from fr_utils.faces import AmbiguousFaceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AmbiguousFaceWarning)
+        result, text, code = command(args, encoder)
+    notes = []
+    for note in caught:
+        if issubclass(note.category, AmbiguousFaceWarning):
+            notes.append(str(note.message))
+            print(f"warning: {note.message}", file=sys.stderr)
+        else:  # not ours to handle: show it as Python would have
+            warnings.showwarning(note.message, note.category, note.filename, note.lineno)
+    if notes:
+        result["warnings"] = notes
+    return result, text, code
+
+
 def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     _check_arguments(args)
@@ -208,7 +269,7 @@ def _main(argv: list[str]) -> int:
 
     encoder = fr_utils.load_face_model(args.model)
     command = {"verify": _verify, "enroll": _enroll, "identify": _identify}[args.command]
-    result, text, code = command(args, encoder)
+    result, text, code = _run(command, args, encoder)
     print(json.dumps(result) if args.json else text)
     return code
 

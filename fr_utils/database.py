@@ -110,23 +110,38 @@ def check_name(name) -> str:
     return name
 
 
-def photo_encodings(images: Iterable, encoder) -> np.ndarray:
-    """Encode the largest face of each photo: ``(k, 128)`` float32, one row per photo.
+def photo_encodings(
+    images: Iterable,
+    encoder,
+    *,
+    alignment: str = "mtcnn",
+    num_jitters: int = 0,
+    jitter_seed: int = 0,
+    ambiguous: str = "warn",
+) -> np.ndarray:
+    """Encode the subject of each photo: ``(k, 128)`` float32, one row per photo.
 
     Args:
         images: paths, PIL images or arrays (one photo may also be passed alone).
         encoder: from `fr_utils.load_face_model`.
+        alignment, num_jitters, jitter_seed, ambiguous: as in `fr_utils.img_to_encoding`.
 
     Raises:
-        NoFaceFoundError: a photo has no face.
+        NoFaceFoundError: a photo has no confident face.
+        AmbiguousFaceError: a photo shows comparable faces and ``ambiguous="raise"``.
         ValueError: an unreadable photo, or no photo at all.
     """
     if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Iterable):
         images = [images]
-    chips = [align_face(image, encoder.input_size, encoder.padding).chip for image in images]
+    chips = [
+        align_face(
+            image, encoder.input_size, encoder.padding, alignment=alignment, ambiguous=ambiguous
+        ).chip
+        for image in images
+    ]
     if not chips:
         raise ValueError("Need at least one photo to enroll")
-    return encoder.encode(np.stack(chips))
+    return encoder.encode(np.stack(chips), num_jitters=num_jitters, jitter_seed=jitter_seed)
 
 
 def _faiss():
@@ -261,27 +276,47 @@ class FaceDatabase:
         self._changed()
 
     def enroll(
-        self, name: str, images: Iterable, encoder, *, if_exists: str = "error"
+        self,
+        name: str,
+        images: Iterable,
+        encoder,
+        *,
+        if_exists: str = "error",
+        alignment: str = "mtcnn",
+        num_jitters: int = 0,
+        jitter_seed: int = 0,
+        ambiguous: str = "warn",
     ) -> np.ndarray:
-        """Enroll a person from one or more photos (largest face of each).
+        """Enroll a person from one or more photos (the subject of each, as `img_to_encoding`).
 
         Args:
             name: the identity (see `check_name`).
             images: paths, PIL images or arrays (one photo may also be passed alone).
             encoder: from `fr_utils.load_face_model`; must match ``encoder_name``.
             if_exists: ``"error"``, ``"add"`` or ``"replace"``, as in `add`.
+            alignment, num_jitters, jitter_seed, ambiguous: as in `fr_utils.img_to_encoding`
+                (enroll and query with the same options: encodings made differently sit a
+                little apart).
 
         Returns:
             The ``(k, 128)`` encodings added.
 
         Raises:
-            NoFaceFoundError: a photo has no face (nothing is added then).
+            NoFaceFoundError: a photo has no confident face (nothing is added then).
+            AmbiguousFaceError: a photo shows comparable faces and ``ambiguous="raise"``.
             ValueError: unreadable photo, an encoder other than the database's, a bad name,
                 or an enrolled name with ``if_exists="error"`` (checked before any photo is read).
         """
         self.check_encoder(encoder)
         self.check_addition(name, if_exists)
-        encodings = photo_encodings(images, encoder)
+        encodings = photo_encodings(
+            images,
+            encoder,
+            alignment=alignment,
+            num_jitters=num_jitters,
+            jitter_seed=jitter_seed,
+            ambiguous=ambiguous,
+        )
         self.add(name, encodings, if_exists=if_exists)
         return encodings
 

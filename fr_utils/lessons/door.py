@@ -71,7 +71,8 @@ def door_report(
     """Describe what the door decides for a photo: the ``k`` nearest identities and the verdict.
 
     Args:
-        image: a path, PIL image or ``HxWx3`` uint8 array (its largest face is used).
+        image: a path, PIL image or ``HxWx3`` uint8 array (its subject is used: the most
+            prominent confident face, `fr_utils.faces`).
         database: a `fr_utils.FaceDatabase` or ``{name: encoding}`` dict.
         encoder: a `fr_utils.FaceEncoder`.
         threshold: L2 distance under which a match opens the door; None means

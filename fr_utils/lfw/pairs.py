@@ -229,7 +229,10 @@ def training_pairs(
 
 
 def funneled_landmarks(paths: list[str], lfw_root: str | Path | None = None) -> np.ndarray:
-    """Median MTCNN landmarks of the central face over some deep-funneled LFW photos.
+    """Median MTCNN landmarks of the subject over some deep-funneled LFW photos.
+
+    The subject of each photo is chosen as everywhere (`fr_utils.faces.select_subject`);
+    photos without a confident face are skipped.
 
     Args:
         paths: LFW-relative photo paths (a dozen is plenty: the photos are pre-aligned).
@@ -240,18 +243,21 @@ def funneled_landmarks(paths: list[str], lfw_root: str | Path | None = None) -> 
         mouth corners (see `fr_utils.alignment.MEAN_FACE_5`).
 
     Raises:
-        ValueError: no face was found in any of the photos.
+        ValueError: no confident face was found in any of the photos.
     """
-    from fr_utils.detection import central_face, detect_faces
+    from fr_utils.detection import detect_faces
+    from fr_utils.faces import NoFaceFoundError, select_subject
     from workbook.images import load_image
 
     root = _lfw_root(lfw_root)
     found = []
     for path in paths:
         photo = load_image(root / path)
-        face = central_face(detect_faces(photo), photo.shape)
-        if face is not None:
-            found.append(face.landmarks)
+        try:
+            face = select_subject(detect_faces(photo), photo.shape, source=path)
+        except NoFaceFoundError:
+            continue
+        found.append(face.landmarks)
     if not found:
         raise ValueError(f"MTCNN found no face in any of the {len(paths)} photos given")
     return np.median(np.stack(found), axis=0)
