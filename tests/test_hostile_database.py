@@ -58,7 +58,7 @@ class Encoder:
 
 fr_utils.load_face_model = lambda model: Encoder()
 seed = sum(map(ord, name))
-database.photo_encodings = lambda images, encoder: np.random.default_rng(seed).normal(
+database.photo_encodings = lambda images, encoder, **options: np.random.default_rng(seed).normal(
     size=(len(images), 128)
 ).astype(np.float32)
 add = database.FaceDatabase.add
@@ -165,7 +165,9 @@ def fake_faces(monkeypatch, tmp_path):
     from fr_utils import database
 
     monkeypatch.setattr(fr_utils, "load_face_model", lambda model: _Encoder())
-    monkeypatch.setattr(database, "photo_encodings", lambda images, encoder: _rows(len(images), 9))
+    monkeypatch.setattr(
+        database, "photo_encodings", lambda images, encoder, **options: _rows(len(images), 9)
+    )
     photo = tmp_path / "photo.png"
     Image.new("RGB", (64, 64), (120, 100, 90)).save(photo)
     return photo
