@@ -10,7 +10,7 @@ exist to teach it:
   figure of the triplets each strategy picks (03).
 * `fr_utils.lessons.pair_eval`: verification on held-out people (03).
 * `fr_utils.lessons.pair_features`: verification as binary classification, the pixel baseline (04).
-* `fr_utils.lessons.siamese`: the Siamese network trained end to end, its last layer fine-tuned (04).
+* `fr_utils.lessons.siamese`: the Siamese network trained end to end (last layer fine-tuned, 04).
 * `fr_utils.lessons.door`: the door of the lecture's scenario, with a widget panel (05).
 * `fr_utils.lessons.drawing`: figures of detections, landmarks and chips (02, 05).
 """
