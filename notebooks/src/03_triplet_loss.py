@@ -300,8 +300,8 @@ print(f"{model.count_params():,} parameters; output shape {model.output_shape}")
 # ## Choosing the triplets
 #
 # Each training batch holds $P$ = `people_per_batch` people × $K$ = `photos_per_person` photos.
-# Every photo serves once as an anchor, and we pick its positive and negative **inside the batch** from the matrix of squared
-# distances between the batch's embeddings:
+# Every photo serves once as an anchor, and we pick its positive and negative **inside the
+# batch** from the matrix of squared distances between the batch's embeddings:
 #
 # - **random**: a random positive and a random negative;
 # - **semi-hard** (FaceNet): a random positive, and the closest negative that is still farther

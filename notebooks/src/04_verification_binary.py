@@ -542,10 +542,12 @@ Training end to end changes the encoder itself: {kernel.size:,} weights of $W$ l
 on frozen encodings and {distance_val_auc:.4f} for the plain distance; on the test pairs it
 scores {auc["Siamese, fine-tuned"]:.4f} ({accuracy["Siamese, fine-tuned"]:.1%}), and the plain
 distance between its fine-tuned encodings {auc["L2, fine-tuned W"]:.4f}
-({accuracy["L2, fine-tuned W"]:.1%}). One test pair is {1 / len(test):.2%} of accuracy, so
-differences of a pair or two between these rows are noise. What the validation curve does show:
-no epoch of fine-tuning brought the learned score up to the plain distance, and training longer
-makes it worse.
+({accuracy["L2, fine-tuned W"]:.1%}). With {len(test)} test pairs, one pair is
+{1 / len(test):.2%} of accuracy and an accuracy near {accuracy["L2 distance"]:.0%} has a standard
+error of about {np.sqrt(accuracy["L2 distance"] * (1 - accuracy["L2 distance"]) / len(test)):.1%}:
+only differences of several pairs between these rows mean anything. What the validation curve
+does show: no epoch of fine-tuning brought the learned score up to the plain distance, and
+training longer makes it worse.
 """)
 
 # %% [markdown]
