@@ -10,8 +10,8 @@ Public names and their math are fixed in the course's CONVENTIONS.md. What lives
   resizing, PNG with parameters), `nst_utils.media` (show_images), `nst_utils.cli`
   (``python -m nst_utils stylize CONTENT STYLE -o OUT.png [--fast [--strength S]]``);
 * `nst_utils.models`: the pretrained networks and readers of their files;
-* `nst_utils.layers`: notebook 06's lesson (receptive fields, top patches, probe images,
-  mosaics);
+* `nst_utils.layers`: notebook 06's lesson (receptive fields, ImageNet photos, top patches
+  and their cache, WordNet coherence, mosaics);
 * `nst_utils.checks`: the exercise checks, one module per notebook (``nb06`` ... ``nb09``).
 
 Credits for every displayed image come from `workbook.credits` (re-exported as `credits`).

@@ -64,6 +64,9 @@ class Backbone:
         content_layer, style_layers: suggested layers for style transfer, as in
             `nst_utils.gatys`'s defaults (None: use those VGG defaults).
         depth_layers: suggested layers of increasing depth for notebook 06 (None: not set).
+        receptive_fields_fn: for a network that branches (SqueezeNet), a function returning
+            ``{layer name: ReceptiveField}``; None: read the fields off the layer chain
+            (`nst_utils.layers.receptive_field.layer_fields` does either).
     """
 
     name: str
@@ -74,6 +77,7 @@ class Backbone:
     content_layer: str | None = None
     style_layers: tuple | None = None
     depth_layers: tuple[str, ...] | None = None
+    receptive_fields_fn: Callable | None = None
 
     def preprocess(self, rgb):
         """Map RGB pixel values in [0, 255], shape ``(..., 3)``, to the network's input."""
@@ -147,6 +151,7 @@ def _load_model_module(name: str) -> Backbone:
         content_layer=module.DEFAULT_CONTENT_LAYER,
         style_layers=module.DEFAULT_STYLE_LAYERS,
         depth_layers=module.DEPTH_LAYERS,
+        receptive_fields_fn=getattr(module, "receptive_fields", None),
     )
 
 

@@ -118,9 +118,12 @@ def test_config_builds_offline_without_executing():
 
 
 def test_repo_url_is_the_one_the_notebooks_use():
-    from workbook.setup import REPO_URL
+    import tomllib
 
-    assert book.repo_url() == REPO_URL.rstrip("/")
+    with open(ROOT / "pyproject.toml", "rb") as handle:
+        configured = tomllib.load(handle)["tool"]["workbook"]["repository"]
+    assert book.repo_url() == configured.rstrip("/") == nbtools.REPOSITORY
+    assert f'url = "git+{book.repo_url()}"' in nbtools.SETUP_CELL
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", book.repo_url())
 
 

@@ -264,7 +264,7 @@ def _upload(name, kind, content):
         "type": kind,
         "size": len(content),
         "content": memoryview(content),
-        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
     }
 
 

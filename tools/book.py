@@ -34,6 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from workbook import atomic  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 BOOK = ROOT / "build" / "book"
@@ -74,12 +78,15 @@ _BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)[ \t]*\n?")
 def repo_url() -> str:
     """The GitHub address where the workbook is published (the launch buttons point there).
 
+    It is ``[tool.workbook] repository`` in ``pyproject.toml`` (read by `tools/project.py`),
+    the same address the notebooks' badges and setup cells carry.
+
     Returns:
         A ``https://github.com/OWNER/NAME`` URL without a trailing slash.
     """
-    from workbook.setup import REPO_URL
+    from project import repository_url
 
-    return REPO_URL.rstrip("/")
+    return repository_url()
 
 
 @dataclass(frozen=True)
@@ -411,7 +418,7 @@ def build_book(out: Path = BOOK) -> Path:
             f"the book did not build ({' '.join(command)} exited {result.returncode}):\n"
             f"{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
-    shutil.move(out / "jb" / "_build" / "html", html_dir)
+    atomic.replace(out / "jb" / "_build" / "html", html_dir)  # the finished site, in one step
     return html_dir
 
 
@@ -540,5 +547,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -1,6 +1,6 @@
 """Load photos robustly into ``HxWx3`` uint8 RGB arrays: the workbook's one image reader.
 
-Everything that reads a photo (`fr_utils`, `nst_utils`, notebook 06's probe images, the LFW
+Everything that reads a photo (`fr_utils`, `nst_utils`, notebook 06's ImageNet photos, the LFW
 crops) goes through `load_image`, so every caller gets the same handling of the awkward
 cases: EXIF orientation (phone photos are stored sideways with a flag), grayscale, palette,
 RGBA (composited on white), CMYK and 16-bit images, and files that are empty, truncated or

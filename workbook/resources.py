@@ -16,6 +16,11 @@ Every notebook, test and command-line tool goes through this one module:
   (``source = "data"``, e.g. ``pretrained/...``) are found through `data_path`;
   files with a download URL are fetched into the user cache by `workbook.download`,
   only when downloads are allowed (never when ``CI`` or ``WORKBOOK_OFFLINE`` is set).
+* `manifest_path(kind)` finds ``weights/manifest.toml`` and ``data/manifest.toml``: in a
+  checkout of the repository where they are; in an installed wheel (``pip install
+  git+https://...``, as on Colab), inside the package, where ``setup.py`` copies them at build time.
+  Such an installed workbook has no repository around it (`source_checkout` is None), so it
+  finds its data only through ``WORKBOOK_DATA`` (on Colab, `workbook.setup_notebook` sets it).
 * `cache_dir()` is the per-user folder of converted weights and other caches; `seal_cache`
   records the SHA-256 of a cache file just written and `is_sealed` checks it before the
   cache is used, so a cache that was replaced or damaged is rebuilt, never trusted.
@@ -25,10 +30,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tomllib
 from functools import cache, lru_cache
 from pathlib import Path
-
-import tomllib
 
 from workbook.atomic import atomic_open
 from workbook.download import (
@@ -48,8 +52,10 @@ __all__ = [
     "downloads_allowed",
     "file_digest",
     "is_sealed",
+    "manifest_path",
     "repo_root",
     "seal_cache",
+    "source_checkout",
     "weights_entry",
     "weights_path",
 ]
@@ -64,8 +70,55 @@ class WeightsUnavailableError(RuntimeError):
 
 
 def repo_root() -> Path:
-    """Return the repository root (the folder that holds ``weights/`` and ``notebooks/``)."""
+    """Return the repository root (the folder that holds ``weights/`` and ``notebooks/``).
+
+    In an installed wheel this is the ``site-packages`` folder: see `source_checkout`.
+    """
     return Path(__file__).resolve().parent.parent
+
+
+def source_checkout() -> Path | None:
+    """Return the repository root when the workbook runs from a checkout, else None.
+
+    A checkout (``git clone``, an editable install) has ``weights/manifest.toml`` beside the
+    packages; a wheel installed with pip has not.
+    """
+    root = repo_root()
+    return root if (root / "weights" / "manifest.toml").is_file() else None
+
+
+#: The manifests: where a checkout keeps them, and their name inside a wheel's package.
+_MANIFESTS = {"weights": "weights.toml", "data": "data.toml"}
+
+
+def manifest_path(kind: str) -> Path:
+    """Return the path of the ``weights`` or the ``data`` manifest.
+
+    Args:
+        kind: ``"weights"`` (``weights/manifest.toml``: every pretrained network) or ``"data"``
+            (``data/manifest.toml``: the course data's public sources, for ``make data``).
+
+    Returns:
+        ``<repo>/<kind>/manifest.toml`` in a checkout; in an installed wheel, the copy
+        ``setup.py`` put in the package (``workbook/_manifests/<kind>.toml``).
+
+    Raises:
+        ValueError: an unknown ``kind``.
+        FileNotFoundError: neither file exists (a wheel built without ``setup.py``'s step).
+    """
+    if kind not in _MANIFESTS:
+        raise ValueError(f"Unknown manifest {kind!r}; choose one of {', '.join(_MANIFESTS)}")
+    in_checkout = repo_root() / kind / "manifest.toml"
+    packaged = Path(__file__).resolve().parent / "_manifests" / _MANIFESTS[kind]
+    for path in (in_checkout, packaged):
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"The {kind} manifest is neither at {in_checkout} (a checkout) nor at {packaged} (an"
+        " installed wheel). Fix: reinstall the workbook from its repository"
+        " (pip install git+https://github.com/OWNER/NAME); its setup.py puts the manifests"
+        " into the package."
+    )
 
 
 def data_roots() -> list[Path]:
@@ -76,19 +129,26 @@ def data_roots() -> list[Path]:
             silently fall back to other data).
     """
     roots = []
-    root = repo_root()
+    root, checkout = repo_root(), source_checkout()
     env = os.environ.get("WORKBOOK_DATA")
     if env:
-        folder = root / Path(env).expanduser()  # relative: from the repository root
+        # relative: from the repository root (from the working directory in a wheel)
+        base = root if checkout else Path.cwd()
+        folder = base / Path(env).expanduser()
         if not folder.is_dir():
+            where = (
+                f"or unset it to use {root / 'data'} or {root.parent / 'shared' / 'data'}"
+                if checkout
+                else "an installed workbook looks nowhere else"
+            )
             raise DataNotFoundError(
                 f"The WORKBOOK_DATA environment variable is {env!r}, but {folder} is not a"
                 " folder. Fix: point WORKBOOK_DATA at the course data folder (a relative"
-                f" value is read from the repository root, {root}), or unset it to use"
-                f" {root / 'data'} or {root.parent / 'shared' / 'data'}."
+                f" value is read from {base}), {where}."
             )
         roots.append(folder)
-    roots += [root / "data", root.parent / "shared" / "data"]
+    if checkout is not None:  # an installed wheel has no repository around it
+        roots += [root / "data", root.parent / "shared" / "data"]
     return roots
 
 
@@ -110,11 +170,18 @@ def data_path(name: str = "") -> Path:
         if candidate.exists():
             return candidate
         tried.append(str(candidate))
+    fix = (
+        "run `make data` (downloads the public datasets into ./data), or set the"
+        " WORKBOOK_DATA environment variable to a folder that contains it."
+        if source_checkout()
+        else "this workbook is installed without its repository: download the data with"
+        " `python -m workbook.fetch_data --root DIR` and set WORKBOOK_DATA=DIR/data."
+    )
     raise DataNotFoundError(
         f"Data {name!r} not found. Looked in:\n  "
-        + "\n  ".join(tried)
-        + "\nFix: run `make data` (downloads the public datasets into ./data), or set the"
-        " WORKBOOK_DATA environment variable to a folder that contains it."
+        + "\n  ".join(tried or ["(nowhere)"])
+        + "\nFix: "
+        + fix
     )
 
 
@@ -172,7 +239,7 @@ def is_sealed(path: str | os.PathLike) -> bool:
 
 @lru_cache(maxsize=1)
 def _manifest() -> dict:
-    with open(repo_root() / "weights" / "manifest.toml", "rb") as handle:
+    with open(manifest_path("weights"), "rb") as handle:
         return tomllib.load(handle)
 
 

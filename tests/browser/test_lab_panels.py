@@ -8,7 +8,8 @@ control of the notebook's panel as a student would and checks that the panel's a
 changes. Screenshots before and after go to ``build/screenshots/lab_*.png``.
 
 A new panel is one more `Panel` in `PANELS`: the notebook, the text of the cell that shows
-the panel, smaller parameters for a faster run, and a function that uses the panel.
+the panel, smaller parameters for a faster run, and a function that uses the panel, written
+with the helpers below (`drag_slider_to_start`, `press_button`, `wait_for_new_image`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ def exercise_door(page, cell, shots) -> None:
     assert readout.strip() == "0.20", readout
 
 
+def exercise_stylize(page, cell, shots) -> None:
+    """Notebook 09's panel: press Stylize, then lower beta and press again; a new image shows."""
+    assert cell.locator(".widget-output img").count() == 0, "an image before any press"
+    cell.screenshot(path=str(shots("before")))
+    press_button(cell, "Stylize")
+    first = wait_for_new_image(cell)
+    drag_slider_to_start(page, cell.locator(".widget-slider").first)  # beta: 10^-2
+    readout = cell.locator(".widget-readout").first.inner_text()
+    assert float(readout) == 0.01, readout
+    press_button(cell, "Stylize")
+    second = wait_for_new_image(cell, previous=first)
+    cell.screenshot(path=str(shots("after")))
+    assert second != first
+
+
 PANELS = [
     Panel(
         notebook="05_face_recognition_system",
@@ -84,6 +100,19 @@ PANELS = [
             "n_strangers": 10,
             "gallery_sizes": [1, 2, 5, 10],
             "n_trials": 200,
+        },
+    ),
+    Panel(
+        notebook="09_art_generation",
+        marker="button.on_click(on_click)",
+        exercise=exercise_stylize,
+        # tiny images and few steps everywhere; the panel itself is unchanged (64 px, 20 steps)
+        parameters={
+            "IMAGE_SIZE": 48,
+            "STEPS": 4,
+            "LOOP_STEPS": 5,
+            "SWEEP_SIZE": 32,
+            "SWEEP_STEPS": 3,
         },
     ),
 ]
@@ -99,6 +128,35 @@ def drag_slider_to_start(page, slider) -> None:
     page.mouse.down()
     page.mouse.move(track["x"] - 20, y, steps=12)
     page.mouse.up()
+
+
+def press_button(cell, text: str) -> None:
+    """Click the panel's button labelled ``text``."""
+    button = cell.locator("button.widget-button", has_text=text).first
+    button.scroll_into_view_if_needed()
+    button.click()
+
+
+def wait_for_new_image(cell, previous: str | None = None, timeout_s: int = 300) -> str:
+    """Wait until the panel's output widget shows an image other than ``previous``.
+
+    Args:
+        cell: the panel's output area (a Playwright locator).
+        previous: the ``src`` of the image the panel showed before (None: none yet).
+        timeout_s: how long the computation may take (a loaded 2-core CI machine).
+
+    Returns:
+        The new image's ``src`` (a ``data:`` URL of the figure).
+    """
+    images = cell.locator(".widget-output img")
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if images.count():
+            source = images.last.get_attribute("src")
+            if source and source != previous:
+                return source
+        time.sleep(1)
+    raise AssertionError(f"the panel showed no new image within {timeout_s} s")
 
 
 def with_parameters(nb: dict, parameters: dict) -> dict:
@@ -230,6 +288,14 @@ _KERNEL_IDLE = """() => {
   return Boolean(session && session.kernel && session.kernel.status === "idle");
 }"""
 
+#: Whether the setup cell (the first code cell) opens with its code collapsed.
+_SETUP_HIDDEN = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const setup = panel.content.widgets.find((c) => c.model.type === "code");
+  return {hidden: setup.inputHidden,
+          placeholder: Boolean(setup.node.querySelector(".jp-InputPlaceholder"))};
+}"""
+
 #: Mark the panel's cell (the code cell whose source contains the marker) for a locator.
 _MARK_CELL = """(marker) => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -275,6 +341,9 @@ def test_panel_answers_in_jupyterlab(lab, browser, screenshots, panel):
     try:
         page.goto(f"{url}/lab/tree/{panel.notebook}.ipynb?token={token}")
         page.wait_for_function(_KERNEL_IDLE, timeout=START_TIMEOUT_S * 1000, polling=1000)
+        page.screenshot(path=str(shots("opened")))
+        setup = page.evaluate(_SETUP_HIDDEN)
+        assert setup == {"hidden": True, "placeholder": True}, f"setup cell shown: {setup}"
         progress = _run_all_cells(page, shots)
         ran = time.time() - start
         page.screenshot(path=str(shots("notebook")))
