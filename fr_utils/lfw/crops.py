@@ -24,7 +24,7 @@ from workbook.atomic import atomic_open
 from workbook.images import load_image
 from workbook.resources import cache_dir, data_path, is_sealed, seal_cache
 
-__all__ = ["FaceCrops", "load_lfw_crops", "split_identities"]
+__all__ = ["FaceCrops", "load_lfw_crops", "photo_counts", "split_identities"]
 
 #: Side of the deep-funneled LFW JPEGs, in pixels.
 LFW_SIDE = 250
@@ -63,6 +63,24 @@ class FaceCrops:
             labels=remap[self.labels[keep]].astype(np.int32),
             names=tuple(self.names[i] for i in identities),
         )
+
+
+def photo_counts(root: str | os.PathLike | None = None) -> dict[str, int]:
+    """Return ``{person: number of photos}`` for every person of an LFW folder.
+
+    Args:
+        root: the LFW folder (``Name/Name_NNNN.jpg``); default ``workbook.data_path("faces/lfw")``.
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+    """
+    root = Path(root) if root is not None else data_path("faces/lfw")
+    if not root.is_dir():
+        raise FileNotFoundError(f"LFW folder {root} does not exist or is not a folder.")
+    return {
+        folder.name: sum(1 for _ in folder.glob("*.jpg"))
+        for folder in sorted(p for p in root.iterdir() if p.is_dir())
+    }
 
 
 def _select_files(root: Path, min_images: int, max_images: int) -> dict[str, list[Path]]:

@@ -30,6 +30,7 @@ import numpy as np
 __all__ = [
     "Pairs",
     "encode_funneled",
+    "funneled_chips",
     "funneled_landmarks",
     "identity_of",
     "official_pairs",
@@ -263,6 +264,34 @@ def funneled_landmarks(paths: list[str], lfw_root: str | Path | None = None) -> 
     return np.median(np.stack(found), axis=0)
 
 
+def funneled_chips(
+    paths: list[str],
+    landmarks: np.ndarray,
+    size: int = 150,
+    padding: float = 0.25,
+    lfw_root: str | Path | None = None,
+) -> np.ndarray:
+    """Cut the aligned chip of every deep-funneled LFW photo at the same ``landmarks``.
+
+    Args:
+        paths: LFW-relative photo paths.
+        landmarks: ``(5, 2)`` from `funneled_landmarks`.
+        size, padding: the encoder's chip geometry (``encoder.input_size``, ``encoder.padding``).
+        lfw_root: the LFW folder (default: ``workbook.data_path("faces/lfw")``).
+
+    Returns:
+        ``(len(paths), size, size, 3)`` uint8 chips, in the order of ``paths``.
+    """
+    from fr_utils.alignment import extract_chip
+    from workbook.images import load_image
+
+    root = _lfw_root(lfw_root)
+    chips = np.zeros((len(paths), size, size, 3), np.uint8)
+    for i, path in enumerate(paths):
+        chips[i] = extract_chip(load_image(root / path), landmarks, size, padding)[0]
+    return chips
+
+
 def encode_funneled(
     paths: list[str],
     encoder,
@@ -277,20 +306,16 @@ def encode_funneled(
         encoder: a `FaceEncoder` (``fr_utils.load_face_model()``).
         landmarks: ``(5, 2)`` from `funneled_landmarks`.
         lfw_root: the LFW folder (default: ``workbook.data_path("faces/lfw")``).
-        batch_size: chips per forward pass.
+        batch_size: chips per forward pass (and chips held in memory at once).
 
     Returns:
         ``(len(paths), 128)`` float32 unit rows, in the order of ``paths``.
     """
-    from fr_utils.alignment import extract_chip
-    from workbook.images import load_image
-
-    root = _lfw_root(lfw_root)
     rows = []
     for start in range(0, len(paths), batch_size):
-        chips = [
-            extract_chip(load_image(root / path), landmarks, encoder.input_size, encoder.padding)[0]
-            for path in paths[start : start + batch_size]
-        ]
-        rows.append(encoder.encode(np.stack(chips), batch_size=batch_size))
+        chips = funneled_chips(
+            paths[start : start + batch_size], landmarks, encoder.input_size, encoder.padding,
+            lfw_root,
+        )  # fmt: skip
+        rows.append(encoder.encode(chips, batch_size=batch_size))
     return np.concatenate(rows) if rows else np.zeros((0, 128), np.float32)
