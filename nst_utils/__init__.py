@@ -5,8 +5,8 @@ Public names and their math are fixed in the course's CONVENTIONS.md. What lives
 * the library: `nst_utils.costs` (content, Gram, style, total and variation costs),
   `nst_utils.backbone` (load_backbone, feature_extractor), `nst_utils.gatys` (stylize,
   reconstruct: optimising the pixels, Gatys et al.), `nst_utils.images` (float pixels,
-  resizing, PNG with parameters), `nst_utils.media` (show_images), `nst_utils.cli`
-  (``python -m nst_utils stylize CONTENT STYLE -o OUT.png``);
+  resizing, PNG with parameters), `nst_utils.media` (show_images, show_frames, save_gif),
+  `nst_utils.cli` (``python -m nst_utils stylize CONTENT STYLE -o OUT.png``);
 * `nst_utils.models`: the pretrained networks and readers of their files;
 * `nst_utils.layers`: notebook 06's lesson (receptive fields, top patches, probe images,
   mosaics);
@@ -37,12 +37,16 @@ _EXPORTS = {
     "resize_image": "nst_utils.images",
     "save_image": "nst_utils.images",
     "to_uint8": "nst_utils.images",
+    "pick_frames": "nst_utils.media",
+    "save_gif": "nst_utils.media",
+    "show_frames": "nst_utils.media",
     "show_images": "nst_utils.media",
     "DEFAULT_CONTENT_LAYER": "nst_utils.gatys",
     "DEFAULT_STYLE_LAYERS": "nst_utils.gatys",
     "OPTIMIZERS": "nst_utils.gatys",
     "FrameRecorder": "nst_utils.gatys",
     "StepInfo": "nst_utils.gatys",
+    "count_flops": "nst_utils.gatys",
     "reconstruct": "nst_utils.gatys",
     "stylize": "nst_utils.gatys",
     "CREDITS": "workbook.credits",

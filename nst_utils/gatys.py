@@ -9,16 +9,25 @@ of style layers keeps of an image.
 How the work is organised, since every step is a full forward and backward pass of VGG:
 
 * one `feature_extractor` computes every requested layer in a single pass and stops at the
-  deepest one;
-* the targets (the content activation and the style Gram matrices) are computed once;
-* the cost and its gradient are one compiled ``tf.function`` (XLA's ``jit_compile`` was
-  measured slower on CPU for these convolutions, so it is off by default);
+  deepest one; only the pixels are differentiated (no filter gradients);
+* the targets (the content activation and the style Gram matrices) are computed once per
+  image size;
+* the cost and its gradient are one compiled ``tf.function``; the Gram matrices use a
+  hand-written gradient (one matrix product instead of two, no transposed copy);
+  XLA's ``jit_compile`` was measured slower on 2 CPU cores for these convolutions
+  (``benchmarks/bench_nst.py`` prints both), so it is off by default;
 * the default optimiser is L-BFGS (SciPy's, unbounded; the pixels are clipped to ``[0, 255]``
-  at the end): it reaches a given cost in several times fewer steps than Adam.
+  at the end): it reaches a given cost in several times fewer steps than Adam;
+* ``schedule=[(256, 60), (512, 20)]`` optimises coarse to fine: most steps at a small size,
+  where a step costs a quarter as much, then a few at the full size to add the fine detail.
+
+`count_flops` counts the arithmetic of one step from the shapes in its graph (the benchmark
+divides it by the time per step to get GFLOP/s).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +36,8 @@ import numpy as np
 import tensorflow as tf
 
 from nst_utils.backbone import Backbone, feature_extractor, load_backbone
-from nst_utils.costs import _normalised_gram, compute_content_cost, total_variation_cost
-from nst_utils.images import load_float_image, to_uint8
+from nst_utils.costs import compute_content_cost, total_variation_cost
+from nst_utils.images import load_float_image, resize_image, to_uint8
 
 __all__ = [
     "DEFAULT_CONTENT_LAYER",
@@ -36,6 +45,7 @@ __all__ = [
     "FrameRecorder",
     "OPTIMIZERS",
     "StepInfo",
+    "count_flops",
     "reconstruct",
     "stylize",
 ]
@@ -54,6 +64,8 @@ DEFAULT_STYLE_LAYERS = (
 OPTIMIZERS = ("lbfgs", "adam")
 #: Adam's default step size, in pixel units (0..255).
 _ADAM_LEARNING_RATE = 4.0
+#: ``size`` and ``steps`` of `stylize` when neither they nor a ``schedule`` are given.
+_DEFAULT_SIZE, _DEFAULT_STEPS = 256, 100
 
 
 @dataclass(frozen=True)
@@ -61,11 +73,15 @@ class StepInfo:
     """What a ``callback`` of `stylize` / `reconstruct` receives after each step.
 
     Attributes:
-        step: gradient evaluations done so far (1-based).
-        steps: the budget, ``steps`` of the call.
-        cost: total cost ``J`` at the current image.
+        step: gradient evaluations done so far (1-based), counted over all levels of a
+            schedule.
+        steps: the whole budget (the sum of a schedule's steps).
+        cost: total cost ``J`` at the current image, at the current level's size (costs of
+            different levels are not comparable: the targets change with the size).
         parts: ``{"content": J_content, "style": J_style, "tv": J_tv}`` (unweighted).
-        seconds: wall time since the optimisation started (targets and tracing included).
+        seconds: wall time since the call started (targets and tracing included).
+        level: index of the current level of the schedule (0 without a schedule).
+        size: long side, in pixels, of the image being optimised at this level.
     """
 
     step: int
@@ -73,6 +89,8 @@ class StepInfo:
     cost: float
     parts: dict
     seconds: float
+    level: int
+    size: int
     _pixels: Callable[[], np.ndarray] = field(repr=False)
 
     def image(self) -> np.ndarray:
@@ -82,6 +100,9 @@ class StepInfo:
 
 class FrameRecorder:
     """A ``callback`` that keeps every ``every``-th image and the cost after every step.
+
+    Frames of a coarse-to-fine schedule have the size of their level; `nst_utils.save_gif`
+    and `nst_utils.show_frames` scale them to one size.
 
     Attributes:
         frames: list of ``(step, uint8 image)``; the last step is always included.
@@ -97,6 +118,26 @@ class FrameRecorder:
         self.costs.append((info.step, info.cost))
         if self.every and (info.step % self.every == 0 or info.step == info.steps):
             self.frames.append((info.step, info.image()))
+
+
+@tf.custom_gradient
+def _gram_for_step(a):
+    """``gram_matrix(unroll(a)) / (n_C n_H n_W)`` with a gradient of one matrix product.
+
+    Written as ``F^T F`` with ``F = reshape(a, (n_H n_W, n_C))``, so no transposed copy of the
+    activation is made. Automatic differentiation of ``F^T F`` computes two products (one per
+    factor); the two are transposes of each other, so ``dF = F (dG + dG^T)`` needs one.
+    Same values as `nst_utils.costs`' formula (tests check both value and gradient).
+    """
+    n_C = a.shape[-1]
+    F = tf.reshape(a, (-1, n_C))
+    norm = tf.cast(tf.size(a), tf.float32)
+    G = tf.matmul(F, F, transpose_a=True) / norm
+
+    def grad(dG):
+        return tf.reshape(tf.matmul(F, dG + tf.transpose(dG)) / norm, tf.shape(a))
+
+    return G, grad
 
 
 class _Objective:
@@ -136,7 +177,7 @@ class _Objective:
         self.style_targets = {}
         if self.style_layers:
             outputs = self._features(style)
-            self.style_targets = {n: _normalised_gram(outputs[n], n) for n, _ in self.style_layers}
+            self.style_targets = {n: _gram_for_step(outputs[n]) for n, _ in self.style_layers}
         self.value_and_grad = tf.function(
             self._value_and_grad, jit_compile=jit_compile, reduce_retracing=True
         )
@@ -164,67 +205,247 @@ class _Objective:
             J_content = compute_content_cost(self.content_target, outputs[self.content_layer])
         J_style = zero
         for name, weight in self.style_layers:
-            G_G = _normalised_gram(outputs[name], name)
+            G_G = _gram_for_step(outputs[name])
             J_style += weight * tf.reduce_sum(tf.square(self.style_targets[name] - G_G)) / 4.0
         J_tv = total_variation_cost(x) if self.use_tv else zero
         J = alpha * J_content + beta * J_style + tv_weight * J_tv
         return J, {"content": J_content, "style": J_style, "tv": J_tv}
 
     def _value_and_grad(self, x):
-        with tf.GradientTape() as tape:
+        # Only the pixels are watched: the frozen filters get no gradient.
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(x)
             J, parts = self.costs(x)
         return J, parts, tape.gradient(J, x)
 
 
-def _check_common(steps, optimizer, init):
+def _op_macs(op) -> int | None:
+    """Multiply-adds of one graph op, from its shapes (None: not a kind that is counted)."""
+    kind = op.type
+    if kind in ("Conv2D", "DepthwiseConv2dNative"):
+        out, other = op.outputs[0].shape, op.inputs[1].shape  # other: the filter
+    elif kind == "Conv2DBackpropInput":  # a backward conv does the work of its forward conv
+        out, other = op.inputs[2].shape, op.inputs[1].shape  # the output's gradient, filter
+    elif kind == "Conv2DBackpropFilter":
+        out, other = op.inputs[2].shape, op.outputs[0].shape
+    elif kind in ("MatMul", "BatchMatMulV2", "BatchMatMulV3"):
+        out, other = op.outputs[0].shape, op.inputs[0].shape  # other: the left factor
+    else:
+        return None
+    if not (out.is_fully_defined() and other.is_fully_defined()):
+        raise ValueError(
+            f"{kind} op {op.name!r} has shapes {out} and {other}, not fully known when"
+            " tracing; pass tf.TensorSpec inputs with every dimension given"
+        )
+    outputs = math.prod(out.as_list())
+    if kind == "DepthwiseConv2dNative":
+        return outputs * other[0] * other[1]
+    if kind.startswith("Conv2D"):
+        return outputs * other[0] * other[1] * other[2]  # k_h k_w c_in per output element
+    if kind == "MatMul":
+        return outputs * (other[0] if op.get_attr("transpose_a") else other[1])
+    return outputs * (other[-2] if op.get_attr("adj_x") else other[-1])
+
+
+def _reachable_ops(graph):
+    """The ops that ``graph``'s outputs depend on (TensorFlow prunes the others when running)."""
+    seen, stack = {}, [t.op for t in graph.outputs if t is not None] + list(graph.control_outputs)
+    while stack:
+        op = stack.pop()
+        if op.name in seen:
+            continue
+        seen[op.name] = op
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return list(seen.values())
+
+
+def _count(graph, totals) -> None:
+    for op in _reachable_ops(graph):
+        if op.type in ("PartitionedCall", "StatefulPartitionedCall"):
+            inner = graph._get_function(op.get_attr("f").name).graph  # a nested tf.function
+            _count(inner, totals)
+            continue
+        macs = _op_macs(op)
+        if macs is not None:
+            totals[op.type] = totals.get(op.type, 0) + 2 * macs
+
+
+def count_flops(function, *inputs) -> dict[str, int]:
+    """Floating-point operations of one call of ``function``, counted from its graph's shapes.
+
+    Counts the convolutions (forward and backward) and matrix products, at 2 FLOPs per
+    multiply-add: a conv producing an ``(n_H, n_W, n_C)`` output from ``c_in`` channels with a
+    ``k x k`` filter does ``n_H n_W n_C k k c_in`` multiply-adds. Element-wise work (ReLU,
+    bias, pooling, the cost's sums) is not counted: it is a few percent of a VGG step and is
+    limited by memory, not arithmetic. Ops that the results do not depend on are skipped,
+    as TensorFlow skips them when running the graph.
+
+    Args:
+        function: a ``tf.function`` or a plain function of tensors (traced here, not run).
+        *inputs: one ``tf.TensorSpec`` with every dimension given, or a tensor, per argument.
+
+    Returns:
+        ``{op_type: FLOPs}`` for each counted kind of op present, and ``"total"``.
+
+    Raises:
+        ValueError: a counted op's shapes are not known at trace time.
+
+    Example::
+
+        J, grad = ..., count_flops(objective.value_and_grad, tf.TensorSpec((1, 194, 256, 3)))
+    """
+    if not hasattr(function, "get_concrete_function"):
+        function = tf.function(function)
+    concrete = function.get_concrete_function(*inputs)
+    totals: dict[str, int] = {}
+    _count(concrete.graph, totals)
+    totals["total"] = sum(totals.values())
+    return totals
+
+
+def _check_steps(steps, what="steps"):
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
+        raise ValueError(f"{what} must be an integer >= 0; got {steps!r}")
+
+
+def _check_size(size, what="size"):
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise ValueError(f"{what} must be a positive number of pixels; got {size!r}")
+
+
+def _check_common(optimizer, init):
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if init not in ("content", "noise"):
         raise ValueError(f"init must be 'content' or 'noise'; got {init!r}")
 
 
-def _initial_image(content: np.ndarray, init: str, seed: int, amplitude=255.0) -> np.ndarray:
+def _levels(size, steps, schedule, default_size) -> list[tuple[int, int]]:
+    """The ``[(size, steps), ...]`` levels of a call: its schedule, or one level."""
+    if schedule is None:
+        size = default_size if size is None else size
+        steps = _DEFAULT_STEPS if steps is None else steps
+        _check_size(size)
+        _check_steps(steps)
+        return [(int(size), int(steps))]
+    if size is not None or steps is not None:
+        raise ValueError(
+            "Give either size= and steps=, or schedule=[(size, steps), ...] (whose last size is"
+            " the result's), not both"
+        )
+    try:
+        levels = [(level_size, level_steps) for level_size, level_steps in schedule]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"schedule must be a list of (size, steps) pairs, e.g. [(256, 60), (512, 20)];"
+            f" got {schedule!r}"
+        ) from None
+    if not levels:
+        raise ValueError("schedule is empty; give at least one (size, steps) pair")
+    for index, (level_size, level_steps) in enumerate(levels):
+        _check_size(level_size, f"schedule[{index}]'s size")
+        _check_steps(level_steps, f"schedule[{index}]'s steps")
+    sizes = [level_size for level_size, _ in levels]
+    if any(later <= earlier for earlier, later in zip(sizes[:-1], sizes[1:], strict=True)):
+        raise ValueError(
+            f"schedule's sizes must grow from level to level (coarse to fine); got {sizes}"
+        )
+    return [(int(a), int(b)) for a, b in levels]
+
+
+def _initial_image(shape, init: str, seed: int, content=None, amplitude=255.0) -> np.ndarray:
     """The start image: the content photo, or seeded uniform noise of ``amplitude`` around gray."""
     if init == "content":
         return content.copy()
-    noise = np.random.default_rng(seed).uniform(-0.5, 0.5, content.shape) * amplitude
+    noise = np.random.default_rng(seed).uniform(-0.5, 0.5, shape) * amplitude
     return (127.5 + noise).astype(np.float32)
 
 
-def _minimize(objective, x0, steps, optimizer, learning_rate, callback, progress, desc):
+def _upsample(rgb: np.ndarray, shape) -> np.ndarray:
+    """Resize float RGB pixels to ``shape = (H, W)`` (bicubic) and clip them to [0, 255]."""
+    if tuple(rgb.shape[:2]) == tuple(shape):
+        return rgb
+    resized = tf.image.resize(rgb[None], shape, method="bicubic")[0]
+    return np.clip(resized.numpy(), 0.0, 255.0)
+
+
+class _Run:
+    """One call's progress over all its levels: step count, clock, progress bar, callback."""
+
+    def __init__(self, total: int, callback, progress: bool, desc: str):
+        self.total, self.callback = total, callback
+        self.done, self.stopped = 0, False
+        self.start = time.perf_counter()
+        self.bar = None
+        if progress and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="step", mininterval=1.0, leave=False)
+
+    def reporter(self, backbone, level: int, size: int):
+        """The ``report(step, J, parts, x) -> stop?`` function of one level's optimiser."""
+        offset = self.done
+
+        def report(step, J, parts, x):
+            self.done = offset + step
+            if self.bar is not None:
+                self.bar.update(1)
+                self.bar.set_postfix(J=f"{float(J):.4g}", refresh=False)
+            if self.callback is not None:
+                values = {k: float(v) for k, v in parts.items()}
+                seconds = time.perf_counter() - self.start
+                pixels = _pixels_of(backbone, x)
+                info = StepInfo(
+                    self.done, self.total, float(J), values, seconds, level, size, pixels
+                )
+                self.stopped = self.callback(info) is True
+            return self.stopped
+
+        return report
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _coarse_to_fine(levels, targets_at, objective_for, start, run, optimizer, learning_rate):
+    """Optimise level by level, each level starting from the previous result upsampled.
+
+    Args:
+        levels: ``[(size, steps), ...]``, sizes growing.
+        targets_at: ``size -> target RGB image`` of that level (fixes the level's shape).
+        objective_for: ``(size, target image, preprocessed start x0) -> _Objective``.
+        start: ``first level's target image -> RGB start image``.
+        run: the call's `_Run`; once its callback asks to stop, the later levels only
+            upsample, so the result always has the last level's size.
+
+    Returns:
+        Float RGB pixels in [0, 255] at the last level's size.
+    """
+    pixels = None
+    for level, (size, steps) in enumerate(levels):
+        target = targets_at(size)
+        pixels = start(target) if pixels is None else _upsample(pixels, target.shape[:2])
+        if run.stopped:
+            continue
+        objective = objective_for(size, target, pixels)
+        backbone = objective.backbone
+        x0 = np.asarray(backbone.preprocess(pixels[None]))
+        report = run.reporter(backbone, level, size)
+        pixels = _minimize(objective, x0, steps, optimizer, learning_rate, report)
+    return pixels
+
+
+def _minimize(objective, x0, steps, optimizer, learning_rate, report):
     """Run ``steps`` gradient evaluations from preprocessed ``x0``; return the final RGB pixels."""
     backbone = objective.backbone
     mean = np.asarray(backbone.mean_bgr, np.float32)
     lower, upper = -mean, 255.0 - mean  # pixel bounds in the preprocessed (BGR - mean) space
-    bar = None
-    if progress and steps:
-        from tqdm import tqdm
-
-        bar = tqdm(total=steps, desc=desc, unit="step", mininterval=1.0, leave=False)
-    start = time.perf_counter()
-
-    def report(step, J, parts, x):
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(J=f"{float(J):.4g}", refresh=False)
-        if callback is not None:
-            values = {k: float(v) for k, v in parts.items()}
-            seconds = time.perf_counter() - start
-            info = StepInfo(step, steps, float(J), values, seconds, _pixels_of(backbone, x))
-            return callback(info) is True
-        return False
-
-    try:
-        if optimizer == "adam":
-            x = _adam(objective, x0, steps, learning_rate, lower, upper, report)
-        else:
-            x = _lbfgs(objective, x0, steps, report)
-    finally:
-        if bar is not None:
-            bar.close()
+    if optimizer == "adam":
+        x = _adam(objective, x0, steps, learning_rate, lower, upper, report)
+    else:
+        x = _lbfgs(objective, x0, steps, report)
     return np.clip(np.asarray(backbone.deprocess(x)[0]), 0.0, 255.0)
 
 
@@ -318,19 +539,27 @@ def _lbfgs(objective, x0, steps, report):
     return best["x"]
 
 
-def _as_pixels(image, size, what):
+def _source(image, what) -> np.ndarray:
+    """Read an image once, full size, as uint8 RGB; each level resizes it (`resize_image`)."""
     try:
-        return load_float_image(image, size)
+        return to_uint8(load_float_image(image))
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{what} image: {error}") from None
+
+
+def _style_size_at(size: int, final_size: int, style_size: int | None) -> int:
+    """Long side of the style image at a level: ``style_size`` scaled like the level."""
+    final_style = final_size if style_size is None else style_size
+    return max(1, round(final_style * size / final_size))
 
 
 def stylize(
     content,
     style,
     *,
-    size: int = 256,
-    steps: int = 100,
+    size: int | None = None,
+    steps: int | None = None,
+    schedule: Sequence[tuple[int, int]] | None = None,
     alpha: float = 10.0,
     beta: float = 40.0,
     tv_weight: float = 0.0,
@@ -348,12 +577,25 @@ def stylize(
 ) -> np.ndarray:
     """Paint ``content`` in the style of ``style`` by minimising the total cost over the pixels.
 
+    Coarse to fine: ``schedule=[(256, 60), (512, 20)]`` runs 60 steps on a 256 px image,
+    upsamples the result to 512 px and refines it for 20 steps. A step costs about as much as
+    the image has pixels, so the 60 coarse steps cost as much as 15 fine ones; they settle the
+    layout and the large brush strokes, and the fine steps only add detail. Each level
+    recomputes its targets from the content and style images resized for that level; the style
+    image is resized by the same factor as the result (``style_size`` at the last level, in
+    proportion before), so its strokes keep their size relative to the picture.
+
     Args:
         content: the photo: a path, PIL image or ``(H, W, 3)`` array (RGB, 0..255).
         style: the artwork, same kinds; its size and aspect ratio may differ from the content's.
-        size: pixels on the longer side of the result (the content's aspect ratio is kept).
-            Time per step grows with the pixel count: 256 px takes ~0.7 s per step on 2 CPU cores.
-        steps: gradient evaluations (one forward and backward pass of the backbone each).
+        size: pixels on the longer side of the result (the content's aspect ratio is kept);
+            default 256. Time per step grows with the pixel count: 256 px takes ~0.7 s per
+            step on 2 idle CPU cores.
+        steps: gradient evaluations (one forward and backward pass of the backbone each);
+            default 100.
+        schedule: ``[(size, steps), ...]`` with growing sizes, instead of ``size`` and
+            ``steps``: optimise at each size in turn, starting each level from the previous
+            result upsampled (bicubic). The last size is the result's.
         alpha, beta: weights of the content and style costs; their ratio sets how much of the
             photo survives (more ``beta`` = more paint).
         tv_weight: weight of `total_variation_cost` on the preprocessed pixels; a little
@@ -361,43 +603,65 @@ def stylize(
         content_layer: layer whose activation the content cost compares.
         style_layers: ``[(layer_name, weight), ...]`` for the style cost.
         init: ``"content"`` starts from the photo (faster, keeps the layout); ``"noise"`` from
-            uniform noise drawn with ``seed`` (the classic, more painterly start).
+            uniform noise drawn with ``seed`` (the classic, more painterly start; with a
+            `FrameRecorder` and `nst_utils.save_gif` it shows the image emerging from noise).
         optimizer: ``"lbfgs"`` (default, fewer steps to a given cost) or ``"adam"``.
         learning_rate: Adam's step in pixel units (default 4.0); ignored by L-BFGS.
         backbone: ``"vgg16_hed"`` (offline default), ``"vgg19_imagenet"`` or a loaded `Backbone`.
-        style_size: longer side of the style image in pixels (default: ``size``). The style cost
-            sees the brush strokes at this scale.
+        style_size: longer side of the style image in pixels at the result's size (default:
+            the result's size). The style cost sees the brush strokes at this scale.
         callback: called with a `StepInfo` after each step (see `FrameRecorder` for frames);
-            if it returns True, the optimisation stops there (e.g. once a target cost is met).
+            if it returns True, the optimisation stops there (e.g. once a target cost is met)
+            and the image reached is upsampled to the result's size.
         seed: seed of the noise start image; the same seed gives the same result.
         progress: show a tqdm progress bar on stderr.
-        jit_compile: compile the cost with XLA (measure first: on CPU it was slower).
+        jit_compile: compile the cost with XLA (measured slower on 2 CPU cores).
 
     Returns:
-        The stylised image, ``(H, W, 3)`` uint8 RGB with ``max(H, W) == size``.
+        The stylised image, ``(H, W, 3)`` uint8 RGB with ``max(H, W)`` the result's size.
 
     Raises:
         FileNotFoundError: an image path does not exist.
-        ValueError: an unreadable or too small image, ``size <= 0``, ``steps < 0``, an unknown
+        ValueError: an unreadable or too small image, a size ``<= 0``, ``steps < 0``, both
+            ``schedule`` and ``size``/``steps``, a schedule whose sizes do not grow, an unknown
             layer, backbone, optimizer or init.
     """
-    _check_common(steps, optimizer, init)
-    content_rgb = _as_pixels(content, size, "Content")
-    style_rgb = _as_pixels(style, size if style_size is None else style_size, "Style")
-    objective = _Objective(
-        load_backbone(backbone),
-        content=content_rgb,
-        style=style_rgb,
-        content_layer=content_layer,
-        style_layers=style_layers,
-        alpha=alpha,
-        beta=beta,
-        tv_weight=tv_weight,
-        jit_compile=jit_compile,
-    )
-    x0 = np.asarray(objective.backbone.preprocess(_initial_image(content_rgb, init, seed)[None]))
-    args = (steps, optimizer, learning_rate, callback, progress)
-    pixels = _minimize(objective, x0, *args, "stylize")
+    levels = _levels(size, steps, schedule, _DEFAULT_SIZE)
+    _check_common(optimizer, init)
+    content_source, style_source = _source(content, "Content"), _source(style, "Style")
+    net = load_backbone(backbone)
+    final_size = levels[-1][0]
+
+    def objective_for(level_size, content_rgb, _start):
+        style_long = _style_size_at(level_size, final_size, style_size)
+        return _Objective(
+            net,
+            content=content_rgb,
+            style=resize_image(style_source, style_long),
+            content_layer=content_layer,
+            style_layers=style_layers,
+            alpha=alpha,
+            beta=beta,
+            tv_weight=tv_weight,
+            jit_compile=jit_compile,
+        )
+
+    def start(content_rgb):
+        return _initial_image(content_rgb.shape, init, seed, content=content_rgb)
+
+    run = _Run(sum(n for _, n in levels), callback, progress, "stylize")
+    try:
+        pixels = _coarse_to_fine(
+            levels,
+            lambda level_size: resize_image(content_source, level_size),
+            objective_for,
+            start,
+            run,
+            optimizer,
+            learning_rate,
+        )
+    finally:
+        run.close()
     return to_uint8(pixels)
 
 
@@ -406,8 +670,9 @@ def reconstruct(
     *,
     content_layer: str | None = None,
     style_layers: Sequence[tuple[str, float]] | Sequence[str] = (),
-    size: int = 128,
-    steps: int = 100,
+    size: int | None = None,
+    steps: int | None = None,
+    schedule: Sequence[tuple[int, int]] | None = None,
     tv_weight: float = 0.0,
     noise: float = 32.0,
     optimizer: str = "lbfgs",
@@ -428,13 +693,16 @@ def reconstruct(
         content_layer: match this layer's activation (content cost only), or
         style_layers: match the Gram matrices of these layers (names, or ``(name, weight)``;
             plain names get equal weights ``1 / len(style_layers)``).
-        tv_weight: weight of `total_variation_cost`. The cost is normalised to 1 at the start
-            image, so ``1e-4`` .. ``1e-3`` is a light touch; it removes the noise that deep
-            layers cannot see (and so never correct).
+        size: long side of the result (default 128); steps: default 100.
+        schedule: ``[(size, steps), ...]`` coarse to fine, instead of ``size`` and ``steps``
+            (as in `stylize`; the target image is resized for each level).
+        tv_weight: weight of `total_variation_cost`. The cost is normalised to 1 at each
+            level's start image, so ``1e-4`` .. ``1e-3`` is a light touch; it removes the noise
+            that deep layers cannot see (and so never correct).
         noise: amplitude of the uniform start noise around mid-gray, in pixel units (255 is
             the classic full-range noise; less noise converges faster).
-        size, steps, optimizer, learning_rate, backbone, callback, seed, progress: as in `stylize`.
-            The costs passed to ``callback`` are relative to the start image's.
+        optimizer, learning_rate, backbone, callback, seed, progress: as in `stylize`.
+            The costs passed to ``callback`` are relative to the level's start image's.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB.
@@ -443,28 +711,46 @@ def reconstruct(
         ValueError: neither or both of ``content_layer`` and ``style_layers``, or bad input
             as in `stylize`.
     """
-    _check_common(steps, optimizer, "noise")
+    levels = _levels(size, steps, schedule, 128)
+    _check_common(optimizer, "noise")
     if (content_layer is None) == (not style_layers):
         raise ValueError("Give exactly one of content_layer= or style_layers=")
     layers = [
         (entry, 1.0 / len(style_layers)) if isinstance(entry, str) else tuple(entry)
         for entry in style_layers
     ]
-    rgb = _as_pixels(image, size, "Target")
-    objective = _Objective(
-        load_backbone(backbone),
-        content=rgb,
-        style=rgb,
-        content_layer=content_layer,
-        style_layers=layers,
-        alpha=1.0 if content_layer else 0.0,
-        beta=1.0 if layers else 0.0,
-        tv_weight=tv_weight,
-        jit_compile=False,
-    )
-    start = _initial_image(rgb, "noise", seed, amplitude=noise)
-    x0 = np.asarray(objective.backbone.preprocess(start[None]))
-    objective.normalise_at(x0)
-    args = (steps, optimizer, learning_rate, callback, progress)
-    pixels = _minimize(objective, x0, *args, "reconstruct")
+    source = _source(image, "Target")
+    net = load_backbone(backbone)
+
+    def objective_for(_size, rgb, start_rgb):
+        objective = _Objective(
+            net,
+            content=rgb,
+            style=rgb,
+            content_layer=content_layer,
+            style_layers=layers,
+            alpha=1.0 if content_layer else 0.0,
+            beta=1.0 if layers else 0.0,
+            tv_weight=tv_weight,
+            jit_compile=False,
+        )
+        objective.normalise_at(np.asarray(net.preprocess(start_rgb[None])))
+        return objective
+
+    def start(rgb):
+        return _initial_image(rgb.shape, "noise", seed, amplitude=noise)
+
+    run = _Run(sum(n for _, n in levels), callback, progress, "reconstruct")
+    try:
+        pixels = _coarse_to_fine(
+            levels,
+            lambda level_size: resize_image(source, level_size),
+            objective_for,
+            start,
+            run,
+            optimizer,
+            learning_rate,
+        )
+    finally:
+        run.close()
     return to_uint8(pixels)
