@@ -16,7 +16,7 @@ from nst_utils import (
     stylize,
 )
 from nst_utils.costs import _normalised_gram, compute_content_cost, compute_style_cost, total_cost
-from nst_utils.gatys import _gram_for_step, _Objective, _style_size_at
+from nst_utils.gatys import _gram_for_step, _lbfgs, _lbfgs_direction, _Objective, _style_size_at
 from workbook import data_path
 
 CONTENT = data_path("photos/bern_from_north.jpg")  # landscape 728x551
@@ -267,3 +267,30 @@ def test_a_noise_start_recorded_as_an_animated_gif(tmp_path):
             decoded = np.asarray(gif.convert("RGB"), np.float32)
             own, other = (np.abs(decoded - sources[i]).mean() for i in (index, 4 - index))
             assert own < 0.5 * other, (index, own, other)
+
+
+class _Quadratic:
+    """``J = 1/2 sum(d x^2)``: a stand-in for `_Objective` whose minimum (0) is known."""
+
+    def __init__(self, d):
+        self.d = tf.constant(d, tf.float32)
+
+    def value_and_grad(self, x):
+        return 0.5 * tf.reduce_sum(self.d * x * x), {}, self.d * x
+
+
+def test_lbfgs_spends_exactly_its_budget_and_solves_a_quadratic():
+    d = np.array([[1.0, 3.0, 10.0, 30.0, 100.0]], np.float32)
+    seen = []
+    x = _lbfgs(_Quadratic(d), np.ones_like(d), 25, lambda step, J, *_: seen.append((step, J)))
+    assert [step for step, _ in seen] == list(range(1, 26))
+    assert 0.5 * float(np.sum(d * x * x)) < 1e-6 * seen[0][1]
+    assert all(later <= earlier for (_, earlier), (_, later) in zip(seen, seen[1:], strict=False))
+
+
+def test_lbfgs_direction_satisfies_the_secant_equation():
+    """With one remembered pair, ``H y = s``: the step that explains the gradient change."""
+    rng = np.random.default_rng(0)
+    s, y = (tf.constant(rng.uniform(0.5, 1.5, (1, 6)), tf.float32) for _ in range(2))
+    pair = (s, y, 1.0 / float(tf.reduce_sum(s * y)))
+    np.testing.assert_allclose(-_lbfgs_direction(y, [pair]).numpy(), s.numpy(), rtol=1e-5)
