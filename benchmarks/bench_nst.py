@@ -17,14 +17,17 @@ Printed:
   ``--timed-steps`` steps each, and the medians are reported, so the machine's load falls on
   all of them alike;
 * time to quality: wall time (targets, tracing and all) until the total cost falls to the
-  reference's cost after ``--ref-steps`` Adam steps at that size, for both, and the ratio.
-  At 512 px ours runs the coarse-to-fine ``--schedule`` (optimise at 256 px, refine at 512).
+  reference's cost after a third, two thirds and all of ``--ref-steps`` Adam steps at that
+  size, for both, and the ratios (one run of each: ours records when it passes each cost).
+  Costs are comparable only at one size, so at 512 px ours counts only its last level: it runs
+  the coarse-to-fine schedule ``--coarse`` (default 30 steps at 128 px, 15 at 256 px) and
+  then refines at 512 px.
 
 The 2 CPU cores may be shared with other jobs: every block prints ``uptime``'s load, and the
 ratios (measured in the same run) are more trustworthy than the absolute numbers.
 
     python benchmarks/bench_nst.py [--sizes 256 512] [--rounds 3] [--timed-steps 3]
-        [--ref-steps 100 60] [--schedule 256:80,512:60] [--rss-size 512]
+        [--ref-steps 100 60] [--coarse 128:30,256:15] [--skip step quality rss]
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ ALPHA, BETA = 10.0, 40.0
 LAYER = nst_utils.DEFAULT_CONTENT_LAYER
 STYLE_LAYERS = nst_utils.DEFAULT_STYLE_LAYERS
 PEAK_N = 2048  # the peak's matrix product: (N x N) @ (N x N), 2 N^3 FLOPs
+DEFAULT_COARSE = "128:30,256:15"  # ours' levels below the benchmarked size (above 256 px)
 
 
 def load() -> str:
@@ -201,14 +205,26 @@ def per_step(backbone, size, rounds, timed_steps):
     return rows
 
 
-def reference_run(backbone, content, style, steps):
-    """The reference for ``steps`` steps from the content photo: (final cost, seconds)."""
+def reference_run(backbone, content, style, checkpoints):
+    """The reference from the content photo, for ``max(checkpoints)`` steps.
+
+    Returns:
+        ``{steps: (cost of the image after that many steps, seconds since the start)}`` for
+        each checkpoint; seconds include computing the targets and tracing.
+    """
     start = time.perf_counter()
     reference = Reference(backbone, content, style)
-    for _ in range(steps):
-        reference.step()
-    seconds = time.perf_counter() - start
-    return float(_cost(backbone, content, style, reference.image.numpy()[0] * 255.0)), seconds
+    steps, out = max(checkpoints), {}
+    elapsed = {}
+    for step in range(1, steps + 1):
+        J = float(reference.train_step())  # the cost of the image before this update
+        if step - 1 in elapsed:
+            out[step - 1] = (J, elapsed[step - 1])
+        if step in checkpoints:
+            elapsed[step] = time.perf_counter() - start
+    final = float(_cost(backbone, content, style, reference.image.numpy()[0] * 255.0))
+    out[steps] = (final, elapsed[steps])
+    return out
 
 
 def _cost(backbone, content, style, rgb):
@@ -220,24 +236,26 @@ def _cost(backbone, content, style, rgb):
     return nst_utils.total_cost(J_content, J_style, alpha=ALPHA, beta=BETA)
 
 
-def ours_run(backbone, sources, content, style, schedule, target):
-    """`stylize` with ``schedule`` until its last level's cost reaches ``target``.
+def ours_run(backbone, sources, content, style, schedule, targets):
+    """`stylize` with ``schedule`` until its last level's cost reaches every one of ``targets``.
 
     Returns:
-        (seconds to reach it or None, steps taken, final cost of the returned uint8 image,
-        ms per step at the last level).
+        (``{target: (seconds, step) or None}``, final cost of the returned uint8 image,
+        ms per step at the last level, steps done per level).
     """
     last = len(schedule) - 1
-    reached, stamps = {}, []
+    reached, stamps, counts = {}, [], [0] * len(schedule)
     start = time.perf_counter()
 
     def watch(info):
-        if info.level == last:
-            stamps.append(time.perf_counter())
-        if info.level == last and info.cost <= target:
-            reached.update(seconds=time.perf_counter() - start, step=info.step)
-            return True
-        return False
+        counts[info.level] += 1
+        if info.level < last:
+            return False
+        stamps.append(time.perf_counter())
+        for target in targets:
+            if info.cost <= target and target not in reached:
+                reached[target] = (time.perf_counter() - start, info.step)
+        return len(reached) == len(targets)
 
     image = nst_utils.stylize(
         *sources,
@@ -250,28 +268,48 @@ def ours_run(backbone, sources, content, style, schedule, target):
     )
     final = float(_cost(backbone, content, style, image.astype(np.float32)))
     per_step = (stamps[-1] - stamps[0]) / max(len(stamps) - 1, 1) if stamps else float("nan")
-    return reached.get("seconds"), reached.get("step"), final, per_step
+    return {t: reached.get(t) for t in targets}, final, per_step, counts
 
 
 def time_to_quality(backbone, size, ref_steps, schedule):
-    """Reference's cost after ``ref_steps`` Adam steps; ours (``schedule``) to that cost."""
+    """The reference's costs after 1/3, 2/3 and all of ``ref_steps``; ours to each of them.
+
+    Returns:
+        rows ``(ref steps, target cost, reference s, ours s or None, ours' steps per level)``.
+    """
     sources = load_image(data_path(CONTENT)), load_image(data_path(STYLE))
     content, style = (nst_utils.load_float_image(image, size) for image in sources)
+    checkpoints = sorted({max(1, round(ref_steps * k / 3)) for k in (1, 2, 3)})
     before = load()
-    target, ref_seconds = reference_run(backbone, content, style, ref_steps)
-    seconds, steps, final, per_step = ours_run(backbone, sources, content, style, schedule, target)
-    plan = " then ".join(f"{n} steps at {s} px" for s, n in schedule)
-    reached = "not reached" if seconds is None else f"{seconds:.1f} s (step {steps})"
-    ratio = "-" if seconds is None else f"{ref_seconds / seconds:.1f}x"
+    reference = reference_run(backbone, content, style, checkpoints)
+    targets = [reference[k][0] for k in checkpoints]
+    reached, final, per_step, counts = ours_run(
+        backbone, sources, content, style, schedule, targets
+    )
+    plan = ", ".join(f"{s}:{n}" for s, n in schedule)
     print(
-        f"\n{size} px: reference {ref_steps} Adam steps -> cost {target:.4g}"
-        f" in {ref_seconds:.1f} s;"
-        f" ours (L-BFGS, up to {plan}) reached it in {reached}; speed-up {ratio}"
-        f"\n  (ours' returned uint8 image costs {final:.4g}; {per_step * 1e3:.0f} ms per step at"
-        f" {schedule[-1][0]} px inside stylize; {before} -> {load()})",
+        f"\n{size} px, reference Adam up to {ref_steps} steps; ours L-BFGS, at most {plan}"
+        f" ({before} -> {load()})"
+    )
+    print(
+        f"  {'ref steps':>9} {'cost':>9} {'reference s':>11} {'ours s':>7} {'ours step':>9}"
+        f" {'speed-up':>8}"
+    )
+    rows = []
+    for k, target in zip(checkpoints, targets, strict=True):
+        ref_seconds = reference[k][1]
+        hit = reached[target]
+        ours = f"{hit[0]:>7.1f} {hit[1]:>9}" if hit else f"{'-':>7} {'-':>9}"
+        ratio = f"{ref_seconds / hit[0]:.1f}x" if hit else "not reached"
+        print(f"  {k:>9} {target:>9.4g} {ref_seconds:>11.1f} {ours} {ratio:>8}")
+        rows.append((k, target, ref_seconds, hit[0] if hit else None))
+    levels = " + ".join(f"{n} at {s} px" for (s, _), n in zip(schedule, counts, strict=True))
+    print(
+        f"  ours ran {levels}; its returned uint8 image costs {final:.4g};"
+        f" {per_step * 1e3:.0f} ms per step at {schedule[-1][0]} px inside stylize",
         flush=True,
     )
-    return ref_seconds, seconds
+    return rows
 
 
 def peak_rss(size: int) -> float:
@@ -307,11 +345,11 @@ def main(argv=None):
         help="reference's Adam steps for time to quality, one per size (default 100 60)",
     )
     parser.add_argument(
-        "--schedule",
+        "--coarse",
         type=parse_schedule,
-        default=parse_schedule("256:80,512:60"),
-        help="ours' coarse-to-fine budget for sizes above 256 (SIZE:STEPS,...; the last size"
-        " is replaced by the size benchmarked)",
+        default=parse_schedule(DEFAULT_COARSE),
+        help="ours' coarse levels for sizes above 256, SIZE:STEPS,... (default"
+        f" {DEFAULT_COARSE}); the last level is the size itself with --ref-steps steps",
     )
     parser.add_argument("--skip", nargs="*", default=[], choices=["step", "quality", "rss"])
     parser.add_argument("--rss-size", type=int, default=512)
@@ -329,25 +367,20 @@ def main(argv=None):
         for size in args.sizes:
             per_step(backbone, size, args.rounds, args.timed_steps)
     if "quality" not in args.skip:
-        print("\nTime to quality (the reference's cost after its last step)")
-        rows = []
+        print("\nTime to quality: seconds until each reaches the reference's cost after N steps")
+        summary = []
         for size, ref_steps in zip(args.sizes, args.ref_steps, strict=True):
             if size <= 256:
                 schedule = [(size, ref_steps)]
             else:
-                schedule = [*args.schedule[:-1], (size, args.schedule[-1][1])]
-            rows.append(
-                (size, ref_steps, schedule, *time_to_quality(backbone, size, ref_steps, schedule))
-            )
-        print(
-            f"\n  {'size':>5} {'ref steps':>9} {'reference s':>11} {'ours s':>7}"
-            f" {'speed-up':>8}  ours"
-        )
-        for size, ref_steps, schedule, ref_s, our_s in rows:
+                schedule = [*(level for level in args.coarse if level[0] < size), (size, ref_steps)]
+            rows = time_to_quality(backbone, size, ref_steps, schedule)
+            summary.append((size, *rows[-1]))
+        print(f"\n  {'size':>5} {'ref steps':>9} {'reference s':>11} {'ours s':>7} {'speed-up':>8}")
+        for size, k, _, ref_s, our_s in summary:
             ratio = f"{ref_s / our_s:.1f}x" if our_s else "-"
             ours = f"{our_s:.1f}" if our_s else "-"
-            plan = ", ".join(f"{s}:{n}" for s, n in schedule)
-            print(f"  {size:>5} {ref_steps:>9} {ref_s:>11.1f} {ours:>7} {ratio:>8}  L-BFGS {plan}")
+            print(f"  {size:>5} {k:>9} {ref_s:>11.1f} {ours:>7} {ratio:>8}")
     if "rss" not in args.skip and args.rss_size:
         rss = peak_rss(args.rss_size)
         print(f"\nPeak RSS of stylize at {args.rss_size} px: {rss:.2f} GB (limit 3 GB)")

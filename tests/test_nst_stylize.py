@@ -16,7 +16,15 @@ from nst_utils import (
     stylize,
 )
 from nst_utils.costs import _normalised_gram, compute_content_cost, compute_style_cost, total_cost
-from nst_utils.gatys import _gram_for_step, _lbfgs, _lbfgs_direction, _Objective, _style_size_at
+from nst_utils.gatys import (
+    _gram_for_step,
+    _initial_image,
+    _lbfgs,
+    _lbfgs_direction,
+    _Objective,
+    _style_size_at,
+    _upsample,
+)
 from workbook import data_path
 
 CONTENT = data_path("photos/bern_from_north.jpg")  # landscape 728x551
@@ -294,3 +302,13 @@ def test_lbfgs_direction_satisfies_the_secant_equation():
     s, y = (tf.constant(rng.uniform(0.5, 1.5, (1, 6)), tf.float32) for _ in range(2))
     pair = (s, y, 1.0 / float(tf.reduce_sum(s * y)))
     np.testing.assert_allclose(-_lbfgs_direction(y, [pair]).numpy(), s.numpy(), rtol=1e-5)
+
+
+def test_a_finer_level_starts_from_the_upsampled_result_plus_the_photos_detail():
+    """With no steps, levels only carry the image: the photo's detail comes back at 64 px."""
+    image = stylize(CONTENT, STYLE, schedule=[(32, 0), (64, 0)], progress=False)
+    content = load_float_image(CONTENT, 64)
+    np.testing.assert_allclose(image, content, atol=1.01)  # not the blurred 32 px photo
+    noise = stylize(CONTENT, STYLE, schedule=[(32, 0), (64, 0)], init="noise", progress=False)
+    start = _initial_image((24, 32, 3), "noise", 0)  # a noise start has no detail to add
+    np.testing.assert_allclose(noise, _upsample(start, (48, 64)), atol=1.01)
