@@ -28,6 +28,7 @@ divides it by the time per step to get GFLOP/s).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -140,11 +141,76 @@ def _gram_for_step(a):
     return G, grad
 
 
-class _Objective:
-    """The compiled cost ``alpha J_content + beta J_style + tv_weight J_tv`` and its gradient.
+class _Step:
+    """The cost and its gradient for one backbone and set of layers, compiled once per process.
 
-    The variable is the preprocessed image (BGR, mean subtracted), so the backbone needs no
-    preprocessing inside the loop and the pixel bounds are simple per-channel boxes.
+    The image's height and width are left open in the compiled function's signature, and the
+    weights and targets are its arguments, so every image size, every level of a schedule and
+    every later call with the same layers reuse one trace (tracing VGG takes a second or more).
+    """
+
+    def __init__(self, backbone, content_layer, style_layers, use_tv, jit_compile):
+        self.backbone = backbone
+        self.content_layer, self.style_layers, self.use_tv = content_layer, style_layers, use_tv
+        self.extractor = feature_extractor(backbone, list(style_layers), content_layer)
+        channels = [backbone.model.get_layer(name).output.shape[-1] for name, _ in style_layers]
+        signature = [
+            tf.TensorSpec((1, None, None, 3), tf.float32),  # the preprocessed image
+            tf.TensorSpec((3,), tf.float32),  # alpha, beta, tv_weight
+            tf.TensorSpec((1, None, None, None), tf.float32),  # the content target
+            tuple(tf.TensorSpec((c, c), tf.float32) for c in channels),  # style Grams
+        ]
+        self.compiled = tf.function(
+            self.value_and_grad, input_signature=signature, jit_compile=jit_compile
+        )
+
+    def costs(self, x, weights, content_target, style_targets):
+        """``(J, {"content", "style", "tv"})`` for a preprocessed image ``(1, H, W, 3)``."""
+        alpha, beta, tv_weight = tf.unstack(weights)
+        outputs = self.extractor([x], training=False)
+        zero = tf.constant(0.0, tf.float32)
+        J_content = zero
+        if self.content_layer is not None:
+            J_content = compute_content_cost(content_target, outputs[self.content_layer])
+        J_style = zero
+        for (name, weight), G_S in zip(self.style_layers, style_targets, strict=True):
+            G_G = _gram_for_step(outputs[name])
+            J_style += weight * tf.reduce_sum(tf.square(G_S - G_G)) / 4.0
+        J_tv = total_variation_cost(x) if self.use_tv else zero
+        J = alpha * J_content + beta * J_style + tv_weight * J_tv
+        return J, {"content": J_content, "style": J_style, "tv": J_tv}
+
+    def value_and_grad(self, x, weights, content_target, style_targets):
+        """``(J, parts, dJ/dx)``; only the pixels are watched (the frozen filters get none)."""
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(x)
+            J, parts = self.costs(x, weights, content_target, style_targets)
+        return J, parts, tape.gradient(J, x)
+
+
+_steps: dict[tuple, _Step] = {}
+_steps_lock = threading.Lock()
+#: Compiled steps kept per process (one per backbone and set of layers).
+_MAX_STEPS = 16
+
+
+def _step_for(backbone, content_layer, style_layers, use_tv, jit_compile) -> _Step:
+    """The shared `_Step` of this configuration, built on first use."""
+    key = (id(backbone.model), content_layer, style_layers, use_tv, bool(jit_compile))
+    with _steps_lock:
+        if key not in _steps:
+            if len(_steps) >= _MAX_STEPS:
+                _steps.pop(next(iter(_steps)))  # the oldest
+            _steps[key] = _Step(backbone, content_layer, style_layers, use_tv, jit_compile)
+        return _steps[key]
+
+
+class _Objective:
+    """The cost ``alpha J_content + beta J_style + tv_weight J_tv`` of one level, and its gradient.
+
+    Holds the level's targets (the content activation and the style Gram matrices, computed
+    once) and calls the shared compiled `_Step`. The variable is the preprocessed image (BGR,
+    mean subtracted), so the backbone needs no preprocessing inside the loop.
     """
 
     def __init__(
@@ -161,62 +227,51 @@ class _Objective:
         jit_compile,
     ):
         self.backbone = backbone
-        self.content_layer = content_layer if alpha else None
-        self.style_layers = tuple((n, float(w)) for n, w in style_layers) if beta else ()
-        if self.content_layer is None and not self.style_layers:
+        content_layer = content_layer if alpha else None
+        style_layers = tuple((n, float(w)) for n, w in style_layers) if beta else ()
+        if content_layer is None and not style_layers:
             raise ValueError(
                 "Nothing to optimise: give a content layer with alpha > 0"
                 " and/or style layers with beta > 0"
             )
-        self.extractor = feature_extractor(backbone, list(self.style_layers), self.content_layer)
-        self.use_tv = bool(tv_weight)
-        self.weights = tf.Variable([alpha, beta, tv_weight], dtype=tf.float32, trainable=False)
-        self.content_target = None
-        if self.content_layer is not None:
-            self.content_target = tf.constant(self._features(content)[self.content_layer])
-        self.style_targets = {}
-        if self.style_layers:
+        feature_extractor(backbone, list(style_layers), content_layer)  # checks the names
+        self.step = _step_for(backbone, content_layer, style_layers, bool(tv_weight), jit_compile)
+        self.weights = np.array([alpha, beta, tv_weight], np.float32)
+        self.content_target = tf.zeros((1, 1, 1, 1))
+        if content_layer is not None:
+            self.content_target = tf.constant(self._features(content)[content_layer])
+        self.style_targets = ()
+        if style_layers:
             outputs = self._features(style)
-            self.style_targets = {n: _gram_for_step(outputs[n]) for n, _ in self.style_layers}
-        self.value_and_grad = tf.function(
-            self._value_and_grad, jit_compile=jit_compile, reduce_retracing=True
-        )
+            self.style_targets = tuple(_gram_for_step(outputs[n]) for n, _ in style_layers)
+
+    def _features(self, rgb):
+        return self.step.extractor([self.backbone.preprocess(rgb[None])], training=False)
+
+    def _arguments(self):
+        return tf.constant(self.weights), self.content_target, self.style_targets
+
+    def value_and_grad(self, x):
+        """``(J, parts, dJ/dx)`` at a preprocessed image ``(1, H, W, 3)`` (compiled)."""
+        return self.step.compiled(x, *self._arguments())
+
+    def traceable(self, x):
+        """`value_and_grad`, not compiled: for `count_flops` to trace at a given shape."""
+        return self.step.value_and_grad(x, *self._arguments())
+
+    def costs(self, x):
+        """``(J, {"content", "style", "tv"})`` at a preprocessed image (not compiled)."""
+        return self.step.costs(tf.convert_to_tensor(x, tf.float32), *self._arguments())
 
     def normalise_at(self, x) -> None:
         """Rescale alpha and beta so that the content and style terms are each 1 at ``x``."""
-        _, parts = self.costs(tf.constant(x))
-        alpha, beta, tv_weight = self.weights.numpy()
+        _, parts = self.costs(x)
+        alpha, beta, tv_weight = self.weights
         if alpha:
             alpha = 1.0 / max(float(parts["content"]), 1e-12)
         if beta:
             beta = 1.0 / max(float(parts["style"]), 1e-12)
-        self.weights.assign([alpha, beta, tv_weight])
-
-    def _features(self, rgb):
-        return self.extractor([self.backbone.preprocess(rgb[None])], training=False)
-
-    def costs(self, x):
-        """Return ``(J, {"content", "style", "tv"})`` for a preprocessed image ``(1, H, W, 3)``."""
-        alpha, beta, tv_weight = tf.unstack(self.weights)
-        outputs = self.extractor([x], training=False)
-        zero = tf.constant(0.0, tf.float32)
-        J_content = zero
-        if self.content_layer is not None:
-            J_content = compute_content_cost(self.content_target, outputs[self.content_layer])
-        J_style = zero
-        for name, weight in self.style_layers:
-            G_G = _gram_for_step(outputs[name])
-            J_style += weight * tf.reduce_sum(tf.square(self.style_targets[name] - G_G)) / 4.0
-        J_tv = total_variation_cost(x) if self.use_tv else zero
-        J = alpha * J_content + beta * J_style + tv_weight * J_tv
-        return J, {"content": J_content, "style": J_style, "tv": J_tv}
-
-    def _value_and_grad(self, x):
-        # Only the pixels are watched: the frozen filters get no gradient.
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(x)
-            J, parts = self.costs(x)
-        return J, parts, tape.gradient(J, x)
+        self.weights = np.array([alpha, beta, tv_weight], np.float32)
 
 
 def _op_macs(op) -> int | None:
@@ -293,7 +348,8 @@ def count_flops(function, *inputs) -> dict[str, int]:
 
     Example::
 
-        J, grad = ..., count_flops(objective.value_and_grad, tf.TensorSpec((1, 194, 256, 3)))
+        vgg = nst_utils.feature_extractor(nst_utils.load_backbone(), ["block5_conv1"])
+        count_flops(lambda x: vgg(x), tf.TensorSpec((1, 256, 256, 3)))["total"]  # 37.7e9
     """
     if not hasattr(function, "get_concrete_function"):
         function = tf.function(function)

@@ -93,7 +93,7 @@ def test_a_stylize_step_is_a_forward_and_an_input_gradient_pass_and_one_gram_bac
         tv_weight=0.0,
         jit_compile=False,
     )
-    flops = count_flops(objective.value_and_grad, tf.TensorSpec((1, 48, 64, 3)))
+    flops = count_flops(objective.traceable, tf.TensorSpec((1, 48, 64, 3)))
     assert "Conv2DBackpropFilter" not in flops
     assert flops["Conv2DBackpropInput"] == flops["Conv2D"]
     # Style layers block1..5_conv1 at 48x64 / 2^(b-1): C^2 * positions multiply-adds per Gram.

@@ -22,6 +22,7 @@ from nst_utils.gatys import (
     _lbfgs,
     _lbfgs_direction,
     _Objective,
+    _step_for,
     _style_size_at,
     _upsample,
 )
@@ -312,3 +313,11 @@ def test_a_finer_level_starts_from_the_upsampled_result_plus_the_photos_detail()
     noise = stylize(CONTENT, STYLE, schedule=[(32, 0), (64, 0)], init="noise", progress=False)
     start = _initial_image((24, 32, 3), "noise", 0)  # a noise start has no detail to add
     np.testing.assert_allclose(noise, _upsample(start, (48, 64)), atol=1.01)
+
+
+def test_one_trace_serves_every_level_and_every_later_call():
+    stylize(CONTENT, STYLE, schedule=[(32, 2), (48, 2)], progress=False)
+    stylize(CONTENT, STYLE, size=40, steps=2, alpha=1.0, progress=False)
+    layers = tuple((name, float(weight)) for name, weight in DEFAULT_STYLE_LAYERS)
+    step = _step_for(load_backbone(), "block4_conv2", layers, False, False)
+    assert step.compiled.experimental_get_tracing_count() == 1
