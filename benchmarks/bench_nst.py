@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import nst_utils  # noqa: E402
-from nst_utils.gatys import _lbfgs_direction, _Objective, _steps  # noqa: E402
+from nst_utils.gatys import _Memory, _Objective, _steps  # noqa: E402
 from workbook import data_path  # noqa: E402
 from workbook.images import load_image  # noqa: E402
 
@@ -151,11 +151,11 @@ class Ours:
         )
         self.x = tf.constant(backbone.preprocess(content[None]))
         self.spec = tf.TensorSpec(self.x.shape, tf.float32)
+        self.memory = _Memory(self.x.shape)
         rng = np.random.default_rng(0)
-        pairs = [
-            tf.constant(rng.standard_normal((2, *self.x.shape)), tf.float32) for _ in range(20)
-        ]
-        self.history = [(s, y, 1.0 / abs(float(tf.reduce_sum(s * y)))) for s, y in pairs]
+        for _ in range(self.memory.rho.shape[0]):
+            s, y = tf.constant(rng.uniform(0.5, 1.5, (2, *self.x.shape)), tf.float32)
+            self.memory.add(s, y, float(tf.reduce_sum(s * y)))
 
     def flops(self) -> int:
         return nst_utils.count_flops(self.objective.traceable, self.spec)["total"]
@@ -163,7 +163,7 @@ class Ours:
     def step(self) -> None:
         J, _, grad = self.objective.value_and_grad(self.x)
         float(J)
-        direction = _lbfgs_direction(grad, self.history)
+        direction = self.memory.direction(grad)
         (self.x + direction).numpy()
 
 

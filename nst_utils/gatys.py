@@ -560,22 +560,56 @@ def _dot(a, b) -> float:
     return float(tf.reduce_sum(a * b))
 
 
-def _lbfgs_direction(g, history):
-    """``-H g``: L-BFGS's two-loop recursion over ``history = [(s, y, 1 / s.y), ...]``.
+@tf.function(reduce_retracing=True)
+def _two_loop(g, S, Y, rho, newest):
+    """``-H g``: L-BFGS's two-loop recursion (Nocedal & Wright, Alg. 7.4), compiled.
 
-    ``H`` approximates the inverse Hessian from the remembered steps ``s`` and gradient
-    changes ``y``, scaled by ``s.y / y.y`` of the newest pair (Nocedal & Wright, Alg. 7.4).
+    ``H`` approximates the inverse Hessian from the remembered steps ``S[j]`` and gradient
+    changes ``Y[j]`` (``rho[j] = 1 / S[j].Y[j]``), scaled by ``s.y / y.y`` of the newest pair.
+    The pairs sit in a ring: ``newest`` is the newest one's slot, and empty slots have
+    ``rho = 0``, which makes them no-ops.
     """
+    memory = S.shape[0]
     q, alphas = g, []
-    for s, y, rho in reversed(history):
-        alpha = rho * tf.reduce_sum(s * q)
-        q = q - alpha * y
+    for i in range(memory):  # newest to oldest
+        j = (newest - i) % memory
+        alpha = rho[j] * tf.reduce_sum(S[j] * q)
+        q = q - alpha * Y[j]
         alphas.append(alpha)
-    s, y, _ = history[-1]
+    s, y = S[newest], Y[newest]
     r = (tf.reduce_sum(s * y) / tf.reduce_sum(y * y)) * q
-    for (s, y, rho), alpha in zip(history, reversed(alphas), strict=True):
-        r = r + (alpha - rho * tf.reduce_sum(y * r)) * s
+    for i in reversed(range(memory)):  # oldest to newest
+        j = (newest - i) % memory
+        r = r + (alphas[i] - rho[j] * tf.reduce_sum(Y[j] * r)) * S[j]
     return -r
+
+
+class _Memory:
+    """L-BFGS's memory: the last ``size`` pairs (step, gradient change), updated in place."""
+
+    def __init__(self, shape, size: int = _LBFGS_MEMORY):
+        self.S = tf.Variable(tf.zeros((size, *shape)), trainable=False)
+        self.Y = tf.Variable(tf.zeros((size, *shape)), trainable=False)
+        self.rho = tf.Variable(tf.zeros((size,)), trainable=False)
+        self.count, self.newest = 0, -1
+
+    def add(self, s, y, s_y: float) -> None:
+        """Remember a pair (the oldest is forgotten once the memory is full)."""
+        self.newest = (self.newest + 1) % self.rho.shape[0]
+        self.S[self.newest].assign(s)
+        self.Y[self.newest].assign(y)
+        self.rho[self.newest].assign(1.0 / s_y)
+        self.count = min(self.count + 1, self.rho.shape[0])
+
+    def clear(self) -> None:
+        self.rho.assign(tf.zeros_like(self.rho))
+        self.count, self.newest = 0, -1
+
+    def direction(self, g):
+        """The L-BFGS direction ``-H g`` (`_two_loop`); ``-g`` while the memory is empty."""
+        if not self.count:
+            return -g
+        return _two_loop(g, self.S, self.Y, self.rho, tf.constant(self.newest))
 
 
 def _lbfgs(objective, x0, steps, report):
@@ -586,7 +620,7 @@ def _lbfgs(objective, x0, steps, report):
     (unit length in the Euclidean norm over all pixels) moved each pixel by almost nothing,
     so its line search spent several evaluations growing it.
 
-    Each iteration takes the L-BFGS direction (`_lbfgs_direction`) and tries step 1 along
+    Each iteration takes the L-BFGS direction (`_Memory.direction`) and tries step 1 along
     it (the very first step, along the negative gradient, moves the steepest pixel by
     `_LBFGS_FIRST_MOVE` pixel units), halving it until the cost decreases enough (Armijo).
     Usually the first try is accepted: one evaluation per iteration. A direction that does
@@ -609,15 +643,16 @@ def _lbfgs(objective, x0, steps, report):
 
     x = tf.constant(x0)
     J, grad, stop = evaluate(x)
-    history = []
+    memory = _Memory(x.shape)
     while not stop and count < steps:
-        direction = _lbfgs_direction(grad, history) if history else -grad
+        direction = memory.direction(grad)
         slope = _dot(grad, direction)
         if slope >= 0:  # not a descent direction: forget the curvature, go downhill
-            history, direction = [], -grad
+            memory.clear()
+            direction = -grad
             slope = _dot(grad, direction)
         steepest = max(float(tf.reduce_max(tf.abs(grad))), 1e-30)
-        step = 1.0 if history else _LBFGS_FIRST_MOVE / steepest
+        step = 1.0 if memory.count else _LBFGS_FIRST_MOVE / steepest
         while True:
             x_new = x + step * direction
             J_new, grad_new, stop = evaluate(x_new)
@@ -629,7 +664,7 @@ def _lbfgs(objective, x0, steps, report):
         s, y = x_new - x, grad_new - grad
         s_y = _dot(s, y)
         if s_y > 0:  # keep only pairs with positive curvature (H stays positive definite)
-            history = [*history[-(_LBFGS_MEMORY - 1) :], (s, y, 1.0 / s_y)]
+            memory.add(s, y, s_y)
         x, J, grad = x_new, J_new, grad_new
     return np.asarray(best["x"])
 

@@ -20,7 +20,7 @@ from nst_utils.gatys import (
     _gram_for_step,
     _initial_image,
     _lbfgs,
-    _lbfgs_direction,
+    _Memory,
     _Objective,
     _step_for,
     _style_size_at,
@@ -297,12 +297,32 @@ def test_lbfgs_spends_exactly_its_budget_and_solves_a_quadratic():
     assert all(later <= earlier for (_, earlier), (_, later) in zip(seen, seen[1:], strict=False))
 
 
-def test_lbfgs_direction_satisfies_the_secant_equation():
-    """With one remembered pair, ``H y = s``: the step that explains the gradient change."""
+def _two_loop_by_hand(g, pairs):
+    """Nocedal & Wright's Algorithm 7.4 in NumPy, over ``pairs`` oldest first."""
+    q, alphas = g.copy(), []
+    for s, y in reversed(pairs):
+        alphas.append(np.sum(s * q) / np.sum(s * y))
+        q -= alphas[-1] * y
+    s, y = pairs[-1]
+    r = np.sum(s * y) / np.sum(y * y) * q
+    for (s, y), alpha in zip(pairs, reversed(alphas), strict=True):
+        r += (alpha - np.sum(y * r) / np.sum(s * y)) * s
+    return -r
+
+
+def test_lbfgs_memory_forgets_the_oldest_pair_and_matches_the_textbook_recursion():
     rng = np.random.default_rng(0)
-    s, y = (tf.constant(rng.uniform(0.5, 1.5, (1, 6)), tf.float32) for _ in range(2))
-    pair = (s, y, 1.0 / float(tf.reduce_sum(s * y)))
-    np.testing.assert_allclose(-_lbfgs_direction(y, [pair]).numpy(), s.numpy(), rtol=1e-5)
+    pairs = [tuple(rng.uniform(0.5, 1.5, (2, 1, 4, 3))) for _ in range(4)]
+    g = rng.normal(size=(1, 4, 3))
+    memory = _Memory((1, 4, 3), size=3)
+    assert np.array_equal(memory.direction(tf.constant(g, tf.float32)).numpy(), -g.astype("f4"))
+    for s, y in pairs:
+        memory.add(tf.constant(s, tf.float32), tf.constant(y, tf.float32), float(np.sum(s * y)))
+    expected = _two_loop_by_hand(g, pairs[1:])  # the first pair was forgotten
+    direction = memory.direction(tf.constant(g, tf.float32)).numpy()
+    np.testing.assert_allclose(direction, expected, rtol=1e-4)
+    s, y = pairs[-1]  # secant equation for the newest pair: H y = s
+    np.testing.assert_allclose(-memory.direction(tf.constant(y, tf.float32)), s, rtol=1e-4)
 
 
 def test_a_finer_level_starts_from_the_upsampled_result_plus_the_photos_detail():
