@@ -153,7 +153,7 @@ class Ours:
         self.spec = tf.TensorSpec(self.x.shape, tf.float32)
         self.memory = _Memory(self.x.shape)
         rng = np.random.default_rng(0)
-        for _ in range(self.memory.rho.shape[0]):
+        for _ in range(self.memory.size):
             s, y = tf.constant(rng.uniform(0.5, 1.5, (2, *self.x.shape)), tf.float32)
             self.memory.add(s, y, float(tf.reduce_sum(s * y)))
 

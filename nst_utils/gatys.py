@@ -561,55 +561,53 @@ def _dot(a, b) -> float:
 
 
 @tf.function(reduce_retracing=True)
-def _two_loop(g, S, Y, rho, newest):
+def _two_loop(g, S, Y, rho):
     """``-H g``: L-BFGS's two-loop recursion (Nocedal & Wright, Alg. 7.4), compiled.
 
     ``H`` approximates the inverse Hessian from the remembered steps ``S[j]`` and gradient
-    changes ``Y[j]`` (``rho[j] = 1 / S[j].Y[j]``), scaled by ``s.y / y.y`` of the newest pair.
-    The pairs sit in a ring: ``newest`` is the newest one's slot, and empty slots have
-    ``rho = 0``, which makes them no-ops.
+    changes ``Y[j]`` (oldest first; ``rho[j] = 1 / S[j].Y[j]``), scaled by ``s.y / y.y`` of
+    the newest pair. Empty places hold zeros with ``rho = 0``, which makes them no-ops, so
+    the memory always has the same structure and the function is traced once.
     """
-    memory = S.shape[0]
-    q, alphas = g, []
-    for i in range(memory):  # newest to oldest
-        j = (newest - i) % memory
-        alpha = rho[j] * tf.reduce_sum(S[j] * q)
-        q = q - alpha * Y[j]
-        alphas.append(alpha)
-    s, y = S[newest], Y[newest]
-    r = (tf.reduce_sum(s * y) / tf.reduce_sum(y * y)) * q
-    for i in reversed(range(memory)):  # oldest to newest
-        j = (newest - i) % memory
-        r = r + (alphas[i] - rho[j] * tf.reduce_sum(Y[j] * r)) * S[j]
+    q, alphas = g, {}
+    for j in reversed(range(len(S))):  # newest to oldest
+        alphas[j] = rho[j] * tf.reduce_sum(S[j] * q)
+        q = q - alphas[j] * Y[j]
+    r = (tf.reduce_sum(S[-1] * Y[-1]) / tf.reduce_sum(Y[-1] * Y[-1])) * q
+    for j in range(len(S)):  # oldest to newest
+        r = r + (alphas[j] - rho[j] * tf.reduce_sum(Y[j] * r)) * S[j]
     return -r
 
 
 class _Memory:
-    """L-BFGS's memory: the last ``size`` pairs (step, gradient change), updated in place."""
+    """L-BFGS's memory: the last ``size`` pairs (step, gradient change), oldest first.
+
+    Plain tensors in a list, shifted in Python: no copy of the pairs is ever made. (Variables
+    updated slice by slice were 10x slower to read: TensorFlow then copies the whole
+    variable on every read.)
+    """
 
     def __init__(self, shape, size: int = _LBFGS_MEMORY):
-        self.S = tf.Variable(tf.zeros((size, *shape)), trainable=False)
-        self.Y = tf.Variable(tf.zeros((size, *shape)), trainable=False)
-        self.rho = tf.Variable(tf.zeros((size,)), trainable=False)
-        self.count, self.newest = 0, -1
+        self.zeros = tf.zeros(shape)
+        self.size = size
+        self.clear()
 
     def add(self, s, y, s_y: float) -> None:
         """Remember a pair (the oldest is forgotten once the memory is full)."""
-        self.newest = (self.newest + 1) % self.rho.shape[0]
-        self.S[self.newest].assign(s)
-        self.Y[self.newest].assign(y)
-        self.rho[self.newest].assign(1.0 / s_y)
-        self.count = min(self.count + 1, self.rho.shape[0])
+        self.S = [*self.S[1:], s]
+        self.Y = [*self.Y[1:], y]
+        self.rho = [*self.rho[1:], 1.0 / s_y]
+        self.count = min(self.count + 1, self.size)
 
     def clear(self) -> None:
-        self.rho.assign(tf.zeros_like(self.rho))
-        self.count, self.newest = 0, -1
+        self.S, self.Y = [self.zeros] * self.size, [self.zeros] * self.size
+        self.rho, self.count = [0.0] * self.size, 0
 
     def direction(self, g):
         """The L-BFGS direction ``-H g`` (`_two_loop`); ``-g`` while the memory is empty."""
         if not self.count:
             return -g
-        return _two_loop(g, self.S, self.Y, self.rho, tf.constant(self.newest))
+        return _two_loop(g, tuple(self.S), tuple(self.Y), tf.constant(self.rho, tf.float32))
 
 
 def _lbfgs(objective, x0, steps, report):
