@@ -18,6 +18,10 @@ How the work is organised, since every step is a full forward and backward pass 
   (``benchmarks/bench_nst.py`` prints both), so it is off by default;
 * the default optimiser is L-BFGS, written in TensorFlow (unbounded; the pixels are clipped
   to ``[0, 255]`` at the end): it reaches a given cost in several times fewer steps than Adam;
+* every backbone of `nst_utils.load_backbone` works: without layers given, a call uses the
+  backbone's own suggested layers (`suggested_layers`), and it optimises in the backbone's
+  input space (SqueezeNet: BGR minus mean; Darknet: RGB / 255) with Adam's clipping bounds,
+  L-BFGS's first step and the smoothing cost all in pixel units (`Backbone.input_bounds`);
 * ``schedule=[(256, 60), (512, 20)]`` optimises coarse to fine: most steps at a small size,
   where a step costs a quarter as much, then a few at the full size to add the fine detail.
 
@@ -58,6 +62,7 @@ __all__ = [
     "estimate_memory",
     "reconstruct",
     "stylize",
+    "suggested_layers",
 ]
 
 #: Content layer of Gatys et al.: deep enough to keep objects and layout, not exact pixels.
@@ -193,7 +198,7 @@ class _Step:
         for (name, weight), G_S in zip(self.style_layers, style_targets, strict=True):
             G_G = _gram_for_step(outputs[name])
             J_style += weight * tf.reduce_sum(tf.square(G_S - G_G)) / 4.0
-        J_tv = total_variation_cost(x) if self.use_tv else zero
+        J_tv = total_variation_cost(self.backbone.deprocess(x)) if self.use_tv else zero
         J = alpha * J_content + beta * J_style + tv_weight * J_tv
         return J, {"content": J_content, "style": J_style, "tv": J_tv}
 
@@ -375,6 +380,27 @@ def count_flops(function, *inputs) -> dict[str, int]:
     _count(concrete.graph, totals)
     totals["total"] = sum(totals.values())
     return totals
+
+
+def suggested_layers(
+    backbone: Backbone, content_layer: str | None = None, style_layers=None
+) -> tuple[str, tuple]:
+    """The layers a call uses: those given, else the backbone's suggestion, else VGG's defaults.
+
+    Args:
+        backbone: a loaded `Backbone`.
+        content_layer: the caller's content layer, or None.
+        style_layers: the caller's ``[(name, weight), ...]``, or None.
+
+    Returns:
+        ``(content_layer, style_layers)``; e.g. for ``"squeezenet_imagenet"`` with nothing
+        given, ``("fire5_concat", (("conv1", 0.2), ...))``.
+    """
+    if content_layer is None:
+        content_layer = backbone.content_layer or DEFAULT_CONTENT_LAYER
+    if style_layers is None:
+        style_layers = backbone.style_layers or DEFAULT_STYLE_LAYERS
+    return content_layer, tuple(style_layers)
 
 
 def _check_steps(steps, what="steps"):
@@ -663,12 +689,13 @@ def _coarse_to_fine(
 def _minimize(objective, x0, steps, optimizer, learning_rate, report):
     """Run ``steps`` gradient evaluations from preprocessed ``x0``; return the final RGB pixels."""
     backbone = objective.backbone
-    mean = np.asarray(backbone.mean_bgr, np.float32)
-    lower, upper = -mean, 255.0 - mean  # pixel bounds in the preprocessed (BGR - mean) space
+    lower, upper = backbone.input_bounds()  # pixels 0 and 255 in the network's input space
+    unit = float(np.max(upper - lower)) / 255.0  # one pixel unit in that space
     if optimizer == "adam":
-        x = _adam(objective, x0, steps, learning_rate, lower, upper, report)
+        rate = (_ADAM_LEARNING_RATE if learning_rate is None else learning_rate) * unit
+        x = _adam(objective, x0, steps, rate, lower, upper, report)
     else:
-        x = _lbfgs(objective, x0, steps, report)
+        x = _lbfgs(objective, x0, steps, report, first_move=_LBFGS_FIRST_MOVE * unit)
     return np.clip(np.asarray(backbone.deprocess(x)[0]), 0.0, 255.0)
 
 
@@ -679,10 +706,11 @@ def _pixels_of(backbone, x):
 
 
 def _adam(objective, x0, steps, learning_rate, lower, upper, report):
-    """Adam on the pixels, clipped to the valid range after every update."""
+    """Adam on the preprocessed pixels, clipped to ``[lower, upper]`` after every update.
+
+    ``learning_rate`` is in the network's input units; ``lower``/``upper`` are per channel.
+    """
     x = tf.Variable(x0)
-    if learning_rate is None:
-        learning_rate = _ADAM_LEARNING_RATE
     optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate)
     lower, upper = tf.constant(lower), tf.constant(upper)
 
@@ -764,7 +792,7 @@ class _Memory:
         return _two_loop(g, tuple(self.S), tuple(self.Y), tf.constant(self.rho, tf.float32))
 
 
-def _lbfgs(objective, x0, steps, report):
+def _lbfgs(objective, x0, steps, report, first_move=_LBFGS_FIRST_MOVE):
     """L-BFGS on the pixels, exactly ``steps`` cost-and-gradient evaluations, clipped at the end.
 
     Written in TensorFlow (float32, the pixels never leave the tensor runtime): SciPy's
@@ -774,7 +802,8 @@ def _lbfgs(objective, x0, steps, report):
 
     Each iteration takes the L-BFGS direction (`_Memory.direction`) and tries step 1 along
     it (the very first step, along the negative gradient, moves the steepest pixel by
-    `_LBFGS_FIRST_MOVE` pixel units), halving it until the cost decreases enough (Armijo).
+    ``first_move`` in the units of ``x``: `_LBFGS_FIRST_MOVE` pixel units, converted by the
+    caller to the backbone's input scale), halving it until the cost decreases enough (Armijo).
     Usually the first try is accepted: one evaluation per iteration. A direction that does
     not go downhill (rare, from float32 round-off) clears the memory. No bounds: the pixels
     overshoot [0, 255] only slightly and are clipped once at the end. The best point seen is
@@ -804,7 +833,7 @@ def _lbfgs(objective, x0, steps, report):
             direction = -grad
             slope = _dot(grad, direction)
         steepest = max(float(tf.reduce_max(tf.abs(grad))), 1e-30)
-        step = 1.0 if memory.count else _LBFGS_FIRST_MOVE / steepest
+        step = 1.0 if memory.count else first_move / steepest
         while True:
             x_new = x + step * direction
             J_new, grad_new, stop = evaluate(x_new)
@@ -845,8 +874,8 @@ def stylize(
     alpha: float = 10.0,
     beta: float = 40.0,
     tv_weight: float = 0.0,
-    content_layer: str = DEFAULT_CONTENT_LAYER,
-    style_layers: Sequence[tuple[str, float]] = DEFAULT_STYLE_LAYERS,
+    content_layer: str | None = None,
+    style_layers: Sequence[tuple[str, float]] | None = None,
     init: str = "content",
     optimizer: str = "lbfgs",
     learning_rate: float | None = None,
@@ -884,17 +913,24 @@ def stylize(
             evaluations at every level alike; the callback's `StepInfo` says which level.
         alpha, beta: weights of the content and style costs; their ratio sets how much of the
             photo survives (more ``beta`` = more paint).
-        tv_weight: weight of `total_variation_cost` on the preprocessed pixels; a little
+        tv_weight: weight of `total_variation_cost` on the pixels (0..255); a little
             (about 1e-3 to 1e-2 of ``alpha``) smooths high-frequency speckles.
-        content_layer: layer whose activation the content cost compares.
-        style_layers: ``[(layer_name, weight), ...]`` for the style cost.
+        content_layer: layer whose activation the content cost compares (default None: the
+            backbone's suggestion, `Backbone.content_layer`; for VGG `DEFAULT_CONTENT_LAYER`).
+        style_layers: ``[(layer_name, weight), ...]`` for the style cost (default None: the
+            backbone's `Backbone.style_layers`; for VGG `DEFAULT_STYLE_LAYERS`). Layers given
+            explicitly always win over the suggestion.
         init: ``"content"`` starts from the photo (faster, keeps the layout); ``"noise"`` from
             uniform noise drawn with ``seed`` (the classic, more painterly start; with a
             `FrameRecorder` and `nst_utils.save_gif` it shows the image emerging from noise).
         optimizer: ``"lbfgs"`` (default, fewer steps to a given cost) or ``"adam"``.
         learning_rate: Adam's step in pixel units (default None: 4.0), above 0; ignored by
             L-BFGS.
-        backbone: ``"vgg16_hed"`` (offline default), ``"vgg19_imagenet"`` or a loaded `Backbone`.
+        backbone: ``"vgg16_hed"`` (offline default), ``"vgg19_imagenet"``,
+            ``"squeezenet_imagenet"``, ``"darknet_tiny_imagenet"`` or a loaded `Backbone`. Each
+            has its own preprocessing (SqueezeNet: BGR minus mean; Darknet: RGB / 255); the
+            optimisation runs in that input space and keeps the pixels within
+            `Backbone.input_bounds` (pixel values 0..255).
         style_size: longer side of the style image in pixels at the result's size (default:
             the result's size). The style cost sees the brush strokes at this scale.
         callback: called with a `StepInfo` after each step (see `FrameRecorder` for frames);
@@ -917,9 +953,12 @@ def stylize(
     """
     levels = _levels(size, steps, schedule, _DEFAULT_SIZE)
     _check_common(optimizer, init, learning_rate, seed)
-    _check_weights(alpha, beta, tv_weight, style_layers)
+    if style_layers is not None:
+        _check_weights(alpha, beta, tv_weight, style_layers)
     final_size = levels[-1][0]
     net = load_backbone(backbone)
+    content_layer, style_layers = suggested_layers(net, content_layer, style_layers)
+    _check_weights(alpha, beta, tv_weight, style_layers)
     _check_memory(
         net,
         [content_layer, *(name for name, _ in style_layers)],
@@ -969,6 +1008,7 @@ def reconstruct(
     *,
     content_layer: str | None = None,
     style_layers: Sequence[tuple[str, float]] | Sequence[str] = (),
+    kind: str | None = None,
     size: int | None = None,
     steps: int | None = None,
     schedule: Sequence[tuple[int, int]] | None = None,
@@ -992,6 +1032,9 @@ def reconstruct(
         content_layer: match this layer's activation (content cost only), or
         style_layers: match the Gram matrices of these layers (names, or ``(name, weight)``;
             plain names get equal weights ``1 / len(style_layers)``).
+        kind: instead of layers, ``"content"`` or ``"style"``: match the backbone's suggested
+            content layer or style layers (`Backbone.content_layer` / `style_layers`; for VGG
+            `DEFAULT_CONTENT_LAYER` / `DEFAULT_STYLE_LAYERS`).
         size: long side of the result (default 128); steps: default 100.
         schedule: ``[(size, steps), ...]`` coarse to fine, instead of ``size`` and ``steps``
             (as in `stylize`; the target image is resized for each level).
@@ -1007,21 +1050,30 @@ def reconstruct(
         ``(H, W, 3)`` uint8 RGB.
 
     Raises:
-        ValueError: neither or both of ``content_layer`` and ``style_layers``, or bad input
-            as in `stylize`.
+        ValueError: not exactly one of ``content_layer``, ``style_layers`` and ``kind``, an
+            unknown ``kind``, or bad input as in `stylize`.
     """
     levels = _levels(size, steps, schedule, 128)
     _check_common(optimizer, "noise", learning_rate, seed)
     _check_number(tv_weight, "tv_weight")
     _check_number(noise, "noise", top=255.0)
-    if (content_layer is None) == (not style_layers):
-        raise ValueError("Give exactly one of content_layer= or style_layers=")
+    if kind not in (None, "content", "style"):
+        raise ValueError(f"kind must be 'content' or 'style' (or None); got {kind!r}")
+    if (content_layer is not None) + bool(style_layers) + (kind is not None) != 1:
+        raise ValueError(
+            "Give exactly one of content_layer=, style_layers= or kind='content'/'style'"
+            " (the backbone's suggested layers)"
+        )
+    net = load_backbone(backbone)
+    if kind == "content":
+        content_layer, _ = suggested_layers(net)
+    elif kind == "style":
+        _, style_layers = suggested_layers(net)
     layers = [
         (entry, 1.0 / len(style_layers)) if isinstance(entry, str) else tuple(entry)
         for entry in style_layers
     ]
     source = _source(image, "Target")
-    net = load_backbone(backbone)
 
     def objective_for(_size, rgb, start_rgb):
         objective = _Objective(

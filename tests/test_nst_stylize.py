@@ -15,7 +15,13 @@ from nst_utils import (
     save_gif,
     stylize,
 )
-from nst_utils.costs import _normalised_gram, compute_content_cost, compute_style_cost, total_cost
+from nst_utils.costs import (
+    _normalised_gram,
+    compute_content_cost,
+    compute_style_cost,
+    total_cost,
+    total_variation_cost,
+)
 from nst_utils.gatys import (
     _gram_for_step,
     _initial_image,
@@ -23,8 +29,10 @@ from nst_utils.gatys import (
     _Memory,
     _Objective,
     _step_for,
+    _steps,
     _style_size_at,
     _upsample,
+    suggested_layers,
 )
 from workbook import data_path
 
@@ -341,3 +349,107 @@ def test_one_trace_serves_every_level_and_every_later_call():
     layers = tuple((name, float(weight)) for name, weight in DEFAULT_STYLE_LAYERS)
     step = _step_for(load_backbone(), "block4_conv2", layers, False, False)
     assert step.compiled.experimental_get_tracing_count() == 1
+
+
+# --- per-backbone defaults: layers, bounds and pixel units -------------------------------------
+
+
+def test_the_backbones_suggested_layers_are_used_unless_layers_are_given():
+    squeeze = load_backbone("squeezenet_imagenet")
+    content_layer, style_layers = suggested_layers(squeeze)
+    assert content_layer == squeeze.content_layer == "fire5_concat"
+    assert style_layers == tuple(squeeze.style_layers)
+    assert suggested_layers(load_backbone()) == ("block4_conv2", tuple(DEFAULT_STYLE_LAYERS))
+    given = suggested_layers(squeeze, "fire3_concat", [("conv1", 1.0)])
+    assert given == ("fire3_concat", (("conv1", 1.0),))
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_stylize_on_squeezenet_with_default_layers_runs_and_stays_in_bounds(optimizer):
+    pixels = []
+    image = stylize(
+        CONTENT,
+        STYLE,
+        backbone="squeezenet_imagenet",
+        optimizer=optimizer,
+        callback=lambda info: pixels.append(info._pixels()),
+        **FAST,
+    )
+    assert image.shape == (36, 48, 3) and image.dtype == np.uint8
+    assert len(pixels) == FAST["steps"] and np.isfinite(pixels[-1]).all()
+    if optimizer == "adam":  # clipped after every update, in the network's own input space
+        assert min(p.min() for p in pixels) >= -1e-3 and max(p.max() for p in pixels) <= 255.001
+
+
+def test_an_explicit_layer_list_wins_over_the_backbones_suggestion():
+    with pytest.raises(ValueError, match="Unknown layer.*block4_conv2"):  # VGG names on SqueezeNet
+        stylize(
+            CONTENT, STYLE, backbone="squeezenet_imagenet", content_layer="block4_conv2", **FAST
+        )
+    recorder = FrameRecorder()
+    stylize(
+        CONTENT,
+        STYLE,
+        backbone="squeezenet_imagenet",
+        content_layer="fire3_concat",
+        style_layers=[("conv1", 1.0)],
+        callback=recorder,
+        **FAST,
+    )
+    used = [key[1:3] for key in _steps if key[0] == id(load_backbone("squeezenet_imagenet").model)]
+    assert ("fire3_concat", (("conv1", 1.0),)) in used
+
+
+def test_adam_on_darknet_keeps_pixels_in_0_255_in_its_divided_by_255_input_space():
+    """Darknet's input is RGB / 255 and it has no BGR mean: the bounds come from input_bounds."""
+    lows, highs = [], []
+
+    def record(info):
+        lows.append(float(info._pixels().min()))
+        highs.append(float(info._pixels().max()))
+
+    image = stylize(
+        CONTENT,
+        STYLE,
+        backbone="darknet_tiny_imagenet",
+        optimizer="adam",
+        learning_rate=32.0,
+        callback=record,
+        **FAST,
+    )
+    assert np.isfinite(lows + highs).all() and min(lows) >= -1e-3 and max(highs) <= 255.001
+    assert np.abs(image.astype(int) - load_float_image(CONTENT, 48)).mean() > 1.0  # it moved
+
+
+def test_tv_cost_is_in_pixel_units_for_every_backbone():
+    rgb = np.random.default_rng(0).uniform(0, 255, (16, 20, 3)).astype(np.float32)
+    expected = float(total_variation_cost(tf.constant(rgb[None])))
+    for name in ("vgg16_hed", "darknet_tiny_imagenet"):
+        backbone = load_backbone(name)
+        objective = _Objective(
+            backbone,
+            content=rgb,
+            style=None,
+            content_layer=suggested_layers(backbone)[0],
+            style_layers=(),
+            alpha=1.0,
+            beta=0.0,
+            tv_weight=1.0,
+            jit_compile=False,
+        )
+        _, parts = objective.costs(backbone.preprocess(rgb[None]))
+        assert float(parts["tv"]) == pytest.approx(expected, rel=1e-4), name
+
+
+def test_reconstruct_with_kind_uses_the_suggested_layers_and_lbfgs_moves_in_pixel_units():
+    """On Darknet (input / 255) L-BFGS's first step is scaled too: six steps already help."""
+    for name in ("squeezenet_imagenet", "darknet_tiny_imagenet"):
+        for kind in ("content", "style"):
+            recorder = FrameRecorder()
+            reconstruct(CONTENT, kind=kind, backbone=name, size=48, steps=6, callback=recorder)
+            assert recorder.costs[0][1] == pytest.approx(1.0, rel=1e-3)
+            assert recorder.costs[-1][1] < 0.8, (name, kind, recorder.costs)
+    with pytest.raises(ValueError, match="kind must be"):
+        reconstruct(CONTENT, kind="texture", size=48, steps=1)
+    with pytest.raises(ValueError, match="exactly one"):
+        reconstruct(CONTENT, kind="style", content_layer="block1_conv1", size=48, steps=1)
