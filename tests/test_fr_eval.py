@@ -162,6 +162,7 @@ def test_the_report_lists_every_variant():
     result = {
         "model": "m", "pairs": 100, "pairs_listed": 100, "images": 80, "folds": [1, 2],
         "threshold_rederived": 0.45, "library_threshold": 0.45, "versions": {"mtcnn": "1"},
+        "default_alignment": "mtcnn",
         "variants": [variant, {**variant, "name": "dlib", "ambiguous_images": None}],
     }  # fmt: skip
     text = _markdown(result)
