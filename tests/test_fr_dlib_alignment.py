@@ -148,7 +148,8 @@ def test_dlib_alignment_encodings_are_interchangeable_with_dlibs(compared):
     "mtcnn" alignment (a zoomed-out chip) is far outside it, so the test can tell them apart."""
     ours = np.array([np.linalg.norm(r["ours_dlib"] - r["dlib"]) for r in compared])
     mtcnn = np.array([np.linalg.norm(r["ours_mtcnn"] - r["dlib"]) for r in compared])
-    assert ours.mean() <= INTERCHANGEABLE, dict(zip([r["path"].name for r in compared], ours))
+    names = [r["path"].name for r in compared]
+    assert ours.mean() <= INTERCHANGEABLE, dict(zip(names, ours, strict=True))
     assert ours.max() < 0.08  # no photo far off (same person photos sit at ~0.3)
     assert mtcnn.mean() > 2 * INTERCHANGEABLE
 
