@@ -2,9 +2,11 @@
 
 The course's pipeline, one function each:
 
-1. `align_faces`: detect faces (MTCNN), map each face's five landmarks to the encoder's
-   template, cut out aligned chips; `align_face`: only the photo's subject (its most
-   prominent confident face, `fr_utils.faces`).
+1. `align_faces`: detect faces (MTCNN) and cut an aligned chip of each, from MTCNN's five
+   landmarks (``alignment="mtcnn"``) or as dlib cuts it, from dlib's 5-point shape
+   predictor (``alignment="dlib"``: encodings interchangeable with ``face_recognition``'s);
+   `align_face`: only the photo's subject (its most prominent confident face,
+   `fr_utils.faces`).
 2. `img_to_encoding`: encode the subject of a photo as a unit 128-D vector.
 3. `face_distance`: the L2 distance between two encodings; small means same person.
 4. `verify`: compare a photo with one identity of a database (1:1).
