@@ -239,3 +239,18 @@ def test_the_report_says_which_alignment_scores_higher():
     assert "alignments, cross-validated without jitter: 'dlib' 100.00%" in lines
     assert "the default 'mtcnn' is NOT the higher" in lines
     assert "the default is the higher" in "\n".join(_goals([other, default]))
+
+
+def test_paired_comparison_counts_the_pairs_only_one_variant_gets_right():
+    from fr_utils.lfw.evaluate import pair_statistics, paired_comparison
+
+    same = np.tile([True, False], 50)
+    folds = np.repeat([1, 2], 50)
+    good = np.where(same, 0.3, 0.6)
+    bad = good.copy()
+    bad[:20:2] = 0.9  # 10 genuine pairs of fold 1 pushed far apart
+    variants = [{"_distances": d, **pair_statistics(d, same, folds, 0.43)} for d in (good, bad)]
+    result = paired_comparison(variants[0], variants[1], same, folds)
+    assert result["only_this"] == 10 and result["only_reference"] == 0
+    assert result["p_value"] == pytest.approx(2 / 2**10)
+    assert paired_comparison(variants[0], variants[0], same, folds)["p_value"] == 1.0

@@ -65,6 +65,7 @@ __all__ = [
     "evaluate",
     "main",
     "pair_statistics",
+    "paired_comparison",
 ]
 
 #: Bump when a change to the pipeline's code alters encodings (invalidates the caches).
@@ -372,6 +373,34 @@ def pair_statistics(distances, same, folds, default_threshold: float) -> dict:
     return result
 
 
+def _cross_validated_correct(variant: dict, same, folds) -> np.ndarray:
+    """Per pair: right or wrong at its fold's threshold (chosen on the other folds)."""
+    from fr_utils.metrics import is_match
+
+    thresholds = {f["fold"]: f["threshold"] for f in variant["folds"]}
+    tau = np.array([thresholds[int(f)] for f in folds])
+    return is_match(variant["_distances"], tau) == np.asarray(same, dtype=bool)
+
+
+def paired_comparison(variant: dict, reference: dict, same, folds) -> dict:
+    """Two variants on the same pairs: which pairs only one of them gets right (cross-validated).
+
+    The exact McNemar test: if neither variant were better, each pair that only one gets
+    right would be that one's with probability 1/2.
+
+    Returns:
+        ``{"only_this", "only_reference", "p_value"}`` (two-sided).
+    """
+    from scipy.stats import binomtest
+
+    mine = _cross_validated_correct(variant, same, folds)
+    theirs = _cross_validated_correct(reference, same, folds)
+    only_this, only_reference = int((mine & ~theirs).sum()), int((theirs & ~mine).sum())
+    disputed = only_this + only_reference
+    p_value = binomtest(only_this, disputed, 0.5).pvalue if disputed else 1.0
+    return {"only_this": only_this, "only_reference": only_reference, "p_value": float(p_value)}
+
+
 def roc_auc(distances, same) -> float:
     """Area under the ROC curve of "same person when the distance is small" (ties count 1/2).
 
@@ -521,6 +550,9 @@ def evaluate(
                 )
     if plot:
         _roc_plot(variants, same, Path(plot))
+    for variant in variants[1:]:
+        if variant["pipeline"] == "ours" and variant["num_jitters"] == variants[0]["num_jitters"]:
+            variant["vs_default"] = paired_comparison(variant, variants[0], same, folds)
     for variant in variants:
         del variant["_distances"]
     default = variants[0]
@@ -681,6 +713,14 @@ def _goals(variants: list[dict]) -> list[str]:
             else f"the default {default['alignment']!r} is NOT the higher"
         )
         lines.append(f"- alignments, cross-validated without jitter: {scores}; {verdict}")
+        for v in plain[1:]:
+            if "vs_default" in v:
+                c = v["vs_default"]
+                lines.append(
+                    f"  - pair by pair: {c['only_this']} pairs only {v['alignment']!r} gets"
+                    f" right, {c['only_reference']} only {default['alignment']!r}"
+                    f" (exact McNemar test, two-sided p = {c['p_value']:.2f})"
+                )
     for v in jittered:
         lines.append(
             f"- with {v['num_jitters']} jitters: cross-validated {100 * v['mean_accuracy']:.2f}%,"
