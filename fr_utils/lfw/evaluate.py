@@ -723,7 +723,8 @@ def _goals(variants: list[dict]) -> list[str]:
                 )
     for v in jittered:
         lines.append(
-            f"- with {v['num_jitters']} jitters: cross-validated {100 * v['mean_accuracy']:.2f}%,"
+            f"- alignment {v['alignment']!r} with {v['num_jitters']} jitters: cross-validated"
+            f" {100 * v['mean_accuracy']:.2f}%,"
             f" {100 * v['accuracy_at_default']:.2f}% at the default threshold"
             f" (goal 99.40%: {gap(max(v['mean_accuracy'], v['accuracy_at_default']), 0.994)})"
         )
