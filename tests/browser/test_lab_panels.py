@@ -282,10 +282,14 @@ _PROGRESS = """() => {
           total: cells.length, errors: errors, status: kernel ? kernel.status : "none"};
 }"""
 
-_KERNEL_IDLE = """() => {
+#: The notebook ``path`` is the current tab and its kernel is idle. Checking the path matters:
+#: JupyterLab restores a workspace's open tabs, so an earlier notebook's idle kernel must not
+#: count as this one's (CI ran 05's cells again while waiting for 09's).
+_KERNEL_IDLE = """(path) => {
   const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const session = panel && panel.sessionContext && panel.sessionContext.session;
-  return Boolean(session && session.kernel && session.kernel.status === "idle");
+  return Boolean(panel && panel.context && panel.context.path === path
+    && session && session.kernel && session.kernel.status === "idle");
 }"""
 
 #: Whether the setup cell (the first code cell) opens with its code collapsed.
@@ -339,8 +343,15 @@ def test_panel_answers_in_jupyterlab(lab, browser, screenshots, panel):
     seen = watch(page)  # also blocks any request off this machine
     start = time.time()
     try:
-        page.goto(f"{url}/lab/tree/{panel.notebook}.ipynb?token={token}")
-        page.wait_for_function(_KERNEL_IDLE, timeout=START_TIMEOUT_S * 1000, polling=1000)
+        # a workspace of its own, reset: no tab of an earlier test is restored beside it
+        workspace = f"{url}/lab/workspaces/panel-{panel.notebook[:2]}"
+        page.goto(f"{workspace}/tree/{panel.notebook}.ipynb?reset&token={token}")
+        page.wait_for_function(
+            _KERNEL_IDLE,
+            arg=f"{panel.notebook}.ipynb",
+            timeout=START_TIMEOUT_S * 1000,
+            polling=1000,
+        )
         page.screenshot(path=str(shots("opened")))
         setup = page.evaluate(_SETUP_HIDDEN)
         assert setup == {"hidden": True, "placeholder": True}, f"setup cell shown: {setup}"
@@ -355,4 +366,16 @@ def test_panel_answers_in_jupyterlab(lab, browser, screenshots, panel):
         print(f"{panel.notebook}: all {progress['total']} code cells ran in {ran:.0f} s")
     finally:
         page.close()
+        _end_sessions(url, token)
     assert not seen.page_errors, seen.page_errors
+
+
+def _end_sessions(url: str, token: str) -> None:
+    """End every kernel session of the server, so the next notebook has the machine to itself."""
+    with urllib.request.urlopen(f"{url}/api/sessions?token={token}", timeout=10) as response:
+        sessions = json.load(response)
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{url}/api/sessions/{session['id']}?token={token}", method="DELETE"
+        )
+        urllib.request.urlopen(request, timeout=30).close()
