@@ -47,7 +47,7 @@ def test_names_the_gradient_of_the_wrong_variable():
         with tf.GradientTape() as tape:
             J = cost_of(extractor(generated))
         weights = extractor.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(J, weights), weights))
+        optimizer.apply_gradients(zip(tape.gradient(J, weights), weights, strict=True))
         generated.assign(tf.clip_by_value(generated, low, high))
         return J
 

@@ -111,7 +111,7 @@ class _ToyNetwork:
 
 
 class _RecordingOptimizer:
-    """Passes every call to a real optimizer and keeps the ``(gradient, variable)`` pairs applied."""
+    """Passes every call on to a real optimizer; checks the ``(gradient, variable)`` pairs first."""
 
     def __init__(self, optimizer):
         self._optimizer = optimizer
