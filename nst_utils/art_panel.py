@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["fast_panel", "jpeg_bytes", "show_jpeg"]
 
 #: JPEG quality of `show_jpeg`: brush strokes and titles stay sharp, files stay small.
-_QUALITY = 88
+_QUALITY = 80
 
 
 def jpeg_bytes(figure, dpi: float | None = None, quality: int = _QUALITY) -> bytes:

@@ -16,8 +16,8 @@ FAST = {
     "06": "n_photos = 100\nn_random_sets = 200",
     "07": "IMAGE_SIZE = 48\nSTEPS = 3",
     "08": "IMAGE_SIZE = 48\nSTEPS = 3",
-    "09": "IMAGE_SIZE = 48\nLOOP_STEPS = 2\nCPU_SECONDS = 0.3\nSTEPS = 2\nNOISE_STEPS = 2\n"
-    "SCHEDULE = [(32, 2), (48, 2)]",
+    "09": "IMAGE_SIZE = 48\nLOOP_STEPS = 2\nCPU_SECONDS = 0.3\nSTEPS = 2\n"
+    "NOISE_SCHEDULE = [(32, 5), (48, 5)]\nSCHEDULE = [(32, 2), (48, 2)]",
     "10": "ECG_EPOCHS = 2\nSHAPES_PER_CLASS = 20\nSHAPE_EPOCHS = 1",
 }
 

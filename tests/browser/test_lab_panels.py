@@ -109,7 +109,7 @@ PANELS = [
             "CPU_SECONDS": 0.3,
             "LOOP_STEPS": 3,
             "STEPS": 3,
-            "NOISE_STEPS": 4,
+            "NOISE_SCHEDULE": [(48, 5), (64, 5)],
             "SCHEDULE": [(48, 2), (64, 2)],
         },
     ),
