@@ -53,8 +53,9 @@ def _picture(photo, painting, strength: float, size: int):
     from nst_utils.media import show_images
 
     image = fast_stylize(photo, painting, strength, size=size)
-    title = f"{Path(photo).stem} in the style of {Path(painting).stem}, strength {strength:.2f}"
-    return show_images([image], [title], size=image.shape[0] / 110)
+    title = f"{Path(photo).stem} x {Path(painting).stem}\nstrength {strength:.2f}"
+    # at least 2.6 inches high, so the title fits above a small picture
+    return show_images([image], [title], size=max(2.6, image.shape[0] / 100))
 
 
 def fast_panel(photos: Sequence, paintings: Sequence, size: int = 256, strength: float = 1.0):

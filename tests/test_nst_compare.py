@@ -90,6 +90,6 @@ def test_fast_panel_draws_at_once_and_redraws_on_a_change(monkeypatch):
 
     monkeypatch.setattr("nst_utils.art_panel.show_jpeg", record)
     panel = fast_panel([PHOTO], [PAINTING], size=64, strength=1.0)
-    assert drawn == ["bern_from_north in the style of starry_night, strength 1.00"]
+    assert drawn == ["bern_from_north x starry_night\nstrength 1.00"]
     panel.children[1].value = 0.0  # the strength slider
     assert len(drawn) == 2 and drawn[1].endswith("strength 0.00")
