@@ -549,7 +549,9 @@ print(
 # %%
 show_jpeg(
     nst_utils.show_images(
-        [print_image], ["coarse to fine, full size"], size=print_image.shape[0] / 110
+        [print_image],
+        [f"coarse to fine: {print_image.shape[1]}x{print_image.shape[0]} px"],
+        size=(print_image.shape[0] + 48) / 110,
     )
 )
 saved = nst_utils.save_image(
