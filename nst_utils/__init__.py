@@ -9,6 +9,9 @@ Public names and their math are fixed in the course's CONVENTIONS.md. What lives
   `nst_utils.images` (float pixels, resizing, PNG with parameters), `nst_utils.media`
   (show_images, show_frames, save_gif), `nst_utils.cli`
   (``python -m nst_utils stylize CONTENT STYLE -o OUT.png [--fast [--strength S]]``);
+* notebook 09's lesson code: `nst_utils.compare` (backbones at equal CPU time, weights
+  balanced across networks) and `nst_utils.art_panel` (the live fast-style panel, figures of
+  photographs as JPEG);
 * `nst_utils.models`: the pretrained networks and readers of their files;
 * `nst_utils.layers`: notebook 06's lesson (receptive fields, ImageNet photos, top patches
   and their cache, WordNet coherence, mosaics);

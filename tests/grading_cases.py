@@ -3,7 +3,8 @@
 FAST: lines appended to a notebook's parameters cell in every test submission, so
 autograding three submissions of every notebook stays quick in CI (students may edit
 the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per notebook,
-``(solution grade_id, text to replace, replacement, graded cells that must score 0)``.
+``(solution grade_id, text to replace, replacement, graded cells that must score 0)``, or a
+list of such cases for a notebook with several exercises (all applied to one submission).
 """
 
 FAST = {
@@ -15,7 +16,8 @@ FAST = {
     "06": "n_photos = 100\nn_random_sets = 200",
     "07": "IMAGE_SIZE = 64\nSCHEDULE = [(32, 3), (64, 3)]\nVGG_SCHEDULE = [(32, 2), (64, 2)]",
     "08": "IMAGE_SIZE = 96\nSCHEDULE = [(64, 3), (96, 3)]",  # SqueezeNet's pools need >= 64 px
-    "09": "IMAGE_SIZE = 48\nSTEPS = 3\nLOOP_STEPS = 2\nSWEEP_SIZE = 48\nSWEEP_STEPS = 2",
+    "09": "IMAGE_SIZE = 48\nLOOP_STEPS = 2\nCPU_SECONDS = 0.3\nSTEPS = 2\n"
+    "NOISE_SCHEDULE = [(32, 5), (48, 5)]\nSCHEDULE = [(32, 2), (48, 2)]",
     "10": "ECG_EPOCHS = 2\nSHAPES_PER_CLASS = 20\nSHAPE_EPOCHS = 1",
 }
 
@@ -76,13 +78,21 @@ MISTAKES = {
         "tf.reshape(a_S, (n_C, -1))",
         ["check_compute_layer_style_cost"],
     ),
-    # alpha and beta swapped
-    "09": (
-        "ex_total_cost",
-        "alpha * J_content + beta * J_style",
-        "alpha * J_style + beta * J_content",
-        ["check_total_cost"],
-    ),
+    # alpha and beta swapped; and the pixels not clipped after the update
+    "09": [
+        (
+            "ex_total_cost",
+            "alpha * J_content + beta * J_style",
+            "alpha * J_style + beta * J_content",
+            ["check_total_cost"],
+        ),
+        (
+            "ex_train_step",
+            "generated.assign(tf.clip_by_value(generated, low, high))",
+            "pass",
+            ["check_train_step"],
+        ),
+    ],
     # forgetting the "+ 1" of floor((n + 2p - f) / s) + 1
     "10": (
         "ex_conv_output_shape",

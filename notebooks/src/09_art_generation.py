@@ -6,12 +6,15 @@
 #
 # $$J(G) = \alpha \, J_{content}(C, G) + \beta \, J_{style}(S, G),$$
 #
-# and minimise $J$ over the pixels of $G$ while the network stays frozen.
+# and minimise $J$ over the pixels of $G$ while the network stays frozen (Gatys et al.). Then we
+# meet the other way to make such pictures: a network *trained* to do this optimisation's job in
+# one forward pass (fast style transfer).
 #
-# **You will** implement the multi-layer style cost and the total cost, write the optimisation
-# loop yourself, compare it with the package's `stylize` (L-BFGS), generate art for three
-# content/style pairs, and see how the weights $\alpha, \beta$ and the per-layer weights
-# $\lambda^{[l]}$ change the result.
+# **You will** implement the multi-layer style cost, the total cost and one step of the
+# optimisation loop; compare three feature networks given the same CPU time and pick this
+# notebook's network from the result; put Gatys' optimisation and the fast network side by side;
+# see that only the ratio $\beta / \alpha$ matters; watch $G$ emerge from noise (an animated
+# GIF); make a print-sized result coarse to fine; and play with a live panel.
 #
 # **Prerequisites:** notebooks 07 and 08. **Run time:** about 4 minutes on a 2-core CPU with the
 # settings below.
@@ -32,7 +35,8 @@ import workbook
 workbook.setup_notebook()  # seeds, quiet logs, figure defaults; on Colab also the course data
 
 # %%
-import tempfile
+import os
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -41,30 +45,31 @@ import tensorflow as tf
 from PIL import Image
 
 import nst_utils
-from nst_utils.checks.nb09 import check_compute_style_cost, check_total_cost
+from nst_utils import compare
+from nst_utils.art_panel import fast_panel, show_jpeg
+from nst_utils.checks.nb09 import check_compute_style_cost, check_total_cost, check_train_step
 from workbook import data_path
+from workbook.prose import show
 
 # %% tags=["parameters"]
-IMAGE_SIZE = 128  # pixels on the long side of the results; 384-512 for prints (much slower)
-STEPS = 40  # L-BFGS steps per image; 150-300 give cleaner, more painted results
-LOOP_STEPS = 15  # steps of the hand-written Adam loop in Step 3
-SWEEP_SIZE = 96  # smaller images for the 2 x 3 grid of weight sweeps
-SWEEP_STEPS = 30
-ALPHA, BETA = 10.0, 40.0  # the course's weights of the content and style costs
-CONTENT_LAYER = "block4_conv2"
-STYLE_LAYERS = [
-    ("block1_conv1", 0.2),
-    ("block2_conv1", 0.2),
-    ("block3_conv1", 0.2),
-    ("block4_conv1", 0.2),
-    ("block5_conv1", 0.2),
-]
+BACKBONE = "squeezenet_imagenet"  # this notebook's network, chosen by the comparison of Step 4
+IMAGE_SIZE = 256  # pixels on the long side of every generated image
+RATIO = 100.0  # beta/alpha in balanced units (Step 2): more is more paint
+LOOP_STEPS = 10  # steps of your Adam loop, and of L-BFGS next to it (Step 3)
+CPU_SECONDS = 4.0  # CPU time each network gets for each pair in Step 4
+STEPS = 60  # L-BFGS steps of each picture of Step 5
+NOISE_SCHEDULE = [(128, 60), (256, 40)]  # Step 6: from noise, coarse to fine
+NOISE_RATIO = 0.1  # less style from noise, so the content term can draw the layout back
+SCHEDULE = [(128, 60), (256, 30), (512, 15)]  # coarse to fine, (size, steps): Step 7's print
+ALPHA, BETA = 10.0, 40.0  # the course's weights, chosen for VGG's activations
+OUTPUT_DIR = Path("outputs")  # where the animation and the print are saved
 # Content photos are CC BY or public domain, so the stylised results may be shared with credit.
 PAIRS = [
     ("photos/bern_from_north.jpg", "art/starry_night.jpg"),
     ("photos/plaigne_countryside.jpg", "art/great_wave_off_kanagawa.jpg"),
     ("photos/mars_valles_marineris_nasa.jpg", "art/composition_vii.jpg"),
 ]
+OUTPUT_DIR.mkdir(exist_ok=True)
 
 
 # %% [markdown]
@@ -143,75 +148,128 @@ assert total_cost(0.0, 1.0) == 40
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## Step 2: content, style, and targets computed once
+# ## Step 2: the network, the targets, and weights on one scale
 #
 # The first pair: a photo of Bern and *The Starry Night*. The style image may have another size
-# and aspect ratio than the content image: Gram matrices sum over positions.
+# and aspect ratio than the content image: Gram matrices sum over positions. The network is
+# SqueezeNet (ImageNet features, the network of Stanford's CS231n style-transfer assignment);
+# Step 4 shows why it, and not VGG-16, is this notebook's choice. Each network suggests its
+# content layer and style layers (one per resolution, as the course's `blockN_conv1` of VGG).
 
 # %%
 content_name, style_name = PAIRS[0]
 content = nst_utils.load_float_image(data_path(content_name), size=IMAGE_SIZE)
 style = nst_utils.load_float_image(data_path(style_name), size=IMAGE_SIZE)
+backbone = nst_utils.load_backbone(BACKBONE)
+content_layer, style_layers = compare.backbone_layers(backbone)
 print(nst_utils.credits(content_name, style_name))
-content.shape, style.shape
+content.shape, style.shape, content_layer, [name for name, _ in style_layers]
 
 # %% [markdown]
 # One extractor returns the content layer and every style layer in a single forward pass. The
 # activations of $C$ and $S$ never change, so we compute them once, before the loop.
 
 # %%
-backbone = nst_utils.load_backbone("vgg16_hed")
-extractor = nst_utils.feature_extractor(backbone, STYLE_LAYERS, CONTENT_LAYER)
+extractor = nst_utils.feature_extractor(backbone, style_layers, content_layer)
 content_targets = extractor([backbone.preprocess(content[None])])
 style_targets = extractor([backbone.preprocess(style[None])])
 sorted(content_targets)
 
 # %% [markdown]
+# **Weights on one scale.** The course's $\alpha = 10, \beta = 40$ were chosen for VGG, whose
+# activations are in pixel units; another network's costs have other scales. So we *balance*
+# them: $\alpha$ makes the content term 1 when $G$ is the painting (nothing of the photo kept),
+# $\beta$ makes the style term `RATIO` when $G$ is the photo (no style taken). Then one ratio
+# means the same on every network.
+
+# %%
+alpha, beta = compare.balanced_weights(
+    backbone, data_path(content_name), data_path(style_name), size=IMAGE_SIZE, ratio=RATIO
+)
+vgg_alpha, vgg_beta = compare.balanced_weights(
+    "vgg16_hed", data_path(content_name), data_path(style_name), size=IMAGE_SIZE
+)
+show(
+    f"Balanced weights for this pair on SqueezeNet: $\\alpha$ = {alpha:.3g}, $\\beta$ = {beta:.3g}."
+    f" On VGG-16, the course's $\\beta / \\alpha$ = {BETA / ALPHA:g} is"
+    f" {BETA / ALPHA * vgg_alpha / vgg_beta:.3g} in balanced units: its style term, thousands of"
+    " times larger than the content term, paints over almost all of the photo."
+)
+
+# %% [markdown]
 # ## Step 3: the optimisation loop
 #
-# The generated image is a `tf.Variable` holding preprocessed pixels (BGR, mean subtracted), and
-# starts as the content photo. Each step computes $J$ under a `GradientTape`, applies an Adam
-# update to the pixels, and clips them back to the valid range $[0, 255]$.
+# The generated image $G$ is a `tf.Variable` holding the network's input (preprocessed pixels)
+# and starts as the content photo. One step of the loop:
+#
+# 1. computes the activations of $G$ and the cost $J$ **under a `tf.GradientTape`**, so the
+#    tape records how $J$ depends on the pixels;
+# 2. takes the gradient $\partial J / \partial G$ (of the *pixels*: the network stays frozen);
+# 3. lets the optimizer (Adam) update $G$;
+# 4. clips $G$ back to the range of valid pixels, `[low, high]` in the network's input units.
+#
+# ## Exercise 3: train_step (3 points)
+#
+# `cost_of(outputs)` turns the activations of $G$ (a dict, as `extractor` returns) into $J$;
+# return the $J$ computed under the tape (the cost of the image before this step's update).
 
-# %%
-generated = tf.Variable(backbone.preprocess(content[None]))
-optimizer = tf.keras.optimizers.Adam(learning_rate=4.0)  # in pixel units (0..255)
-low = -np.array(backbone.mean_bgr, np.float32)
-high = 255.0 + low
 
+# %% nbgrader={"grade": false, "grade_id": "ex_train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_step(generated, optimizer, extractor, cost_of, low, high):
+    """One optimisation step on the pixels of the generated image.
 
-@tf.function
-def train_step():
+    Args:
+        generated: tf.Variable (1, H, W, 3), the network's input for G.
+        optimizer: a Keras optimizer, e.g. Adam.
+        extractor: model mapping an image to {layer_name: activation}.
+        cost_of: function mapping those activations to the total cost J.
+        low, high: the valid range of generated (per channel).
+
+    Returns:
+        J, the cost of generated before the update (a scalar tensor).
+    """
+    ### BEGIN SOLUTION
     with tf.GradientTape() as tape:
-        outputs = extractor([generated])
-        J_content = nst_utils.compute_content_cost(
-            content_targets[CONTENT_LAYER], outputs[CONTENT_LAYER]
-        )
-        J_style = compute_style_cost(style_targets, outputs, STYLE_LAYERS)
-        J = total_cost(J_content, J_style, alpha=ALPHA, beta=BETA)
-    optimizer.apply_gradients([(tape.gradient(J, generated), generated)])
+        J = cost_of(extractor(generated))
+    grad = tape.gradient(J, generated)
+    optimizer.apply_gradients([(grad, generated)])
     generated.assign(tf.clip_by_value(generated, low, high))
     return J
+    ### END SOLUTION
 
+
+# %% nbgrader={"grade": true, "grade_id": "check_train_step", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"Check train_step: the gradient of the pixels, applied, clipped, with J recomputed at every step"
+check_train_step(train_step)
 
 # %% [markdown]
-# Run three steps as a trial: the cost should fall.
+# Now the real thing: the cost of the first pair with the balanced weights, and Adam with a
+# step of a few pixel units. We record $J$ at every step, the first one included.
+
 
 # %%
-[f"{float(train_step()):.4g}" for _ in range(3)]
+def cost_of(outputs):
+    J_content = nst_utils.compute_content_cost(
+        content_targets[content_layer], outputs[content_layer]
+    )
+    J_style = compute_style_cost(style_targets, outputs, style_layers)
+    return total_cost(J_content, J_style, alpha=alpha, beta=beta)
 
-# %% [markdown]
-# Now the rest of the loop, keeping the cost of every step.
 
-# %%
-adam_costs = [float(train_step()) for _ in range(LOOP_STEPS - 3)]
+generated = tf.Variable(backbone.preprocess(content[None]))
+optimizer = tf.keras.optimizers.Adam(learning_rate=4.0)  # in pixel units (0..255)
+low, high = backbone.input_bounds()
+step = tf.function(train_step)
+adam_costs = [
+    float(step(generated, optimizer, extractor, cost_of, low, high)) for _ in range(LOOP_STEPS)
+]
 adam_image = nst_utils.to_uint8(backbone.deprocess(generated)[0])
-f"J after {LOOP_STEPS} Adam steps: {adam_costs[-1]:.4g}"
+print("the cost fell at every step:", all(np.diff(adam_costs) < 0))
 
 # %% [markdown]
 # `nst_utils.stylize` does the same optimisation with L-BFGS, a quasi-Newton method that builds a
 # picture of the cost's curvature from recent gradients; each step costs the same forward and
-# backward pass, but it gets much further in as many steps. Compare the two curves.
+# backward pass, but it gets much further in as many steps.
 
 # %%
 recorder = nst_utils.FrameRecorder()
@@ -220,198 +278,347 @@ lbfgs_image = nst_utils.stylize(
     style,
     size=IMAGE_SIZE,
     steps=LOOP_STEPS,
-    alpha=ALPHA,
-    beta=BETA,
-    content_layer=CONTENT_LAYER,
-    style_layers=STYLE_LAYERS,
+    alpha=alpha,
+    beta=beta,
+    backbone=backbone,
+    content_layer=content_layer,
+    style_layers=style_layers,
     callback=recorder,
     progress=False,
 )
-f"J after {LOOP_STEPS} L-BFGS steps: {recorder.costs[-1][1]:.4g}"
-
-# %% [markdown]
-# The cost (log scale) against the step: L-BFGS falls far below Adam within the same budget.
+show(
+    f"After {LOOP_STEPS} steps each, $J$ is {adam_costs[-1]:.3g} with Adam and"
+    f" {recorder.costs[-1][1]:.3g} with L-BFGS, from {adam_costs[0]:.3g} at the photo."
+)
 
 # %%
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.semilogy(range(4, LOOP_STEPS + 1), adam_costs, label="Adam (our loop)")
-ax.semilogy(*zip(*recorder.costs, strict=True), label="L-BFGS (stylize)")
-ax.set(xlabel="step", ylabel="total cost J")
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.semilogy(range(1, LOOP_STEPS + 1), adam_costs, "o-", label="Adam (your train_step)")
+ax.semilogy(*zip(*recorder.costs, strict=True), "s-", label="L-BFGS (stylize)")
+ax.set(xlabel="step (one forward and backward pass each)", ylabel="total cost J (log scale)")
+ax.set_title("Both start at the photo; every step is plotted")
 ax.legend()
 plt.show()
 
-# %% [markdown]
-# Both images after the same number of steps:
-
 # %%
-nst_utils.show_images(
-    [content, adam_image, lbfgs_image],
-    ["content", f"Adam, {LOOP_STEPS} steps", f"L-BFGS, {LOOP_STEPS} steps"],
+show_jpeg(
+    nst_utils.show_images(
+        [adam_image, lbfgs_image],
+        [f"Adam, {LOOP_STEPS} steps", f"L-BFGS, {LOOP_STEPS} steps"],
+        size=2.6,
+    )
 )
 print(nst_utils.credits(content_name, style_name))
 
 # %% [markdown]
-# ## Step 4: art from three content/style pairs
+# ## Step 4: which network? Three backbones at equal CPU time, and the fast network
 #
-# `stylize` with the course's weights, starting from the content photo. Each row: photo, painting,
-# result; the credits follow the figure. Larger sizes and 150-300 steps give finer brushwork.
+# Gatys et al. used VGG-19; this workbook has three offline feature networks: VGG-16 (the
+# weights of HED, fine-tuned from ImageNet to detect edges), SqueezeNet 1.1 and Darknet's
+# *tiny* classifier (both ImageNet). A VGG step is far more arithmetic than a step of the small
+# networks, so "the same number of steps" would favour VGG. We give each network **the same
+# seconds of CPU time** per pair (`CPU_SECONDS`, measured as this process's CPU time, which does
+# not depend on what else runs on the machine), its own suggested layers and the balanced
+# weights with the same ratio.
+#
+# **Fast style transfer** (Ghiasi et al. 2017, Magenta's arbitrary image stylization) takes
+# the other road: instead of optimising the pixels for each new pair, a *transfer network* was
+# trained, on many photos and paintings, to output in one forward pass an image with low style
+# and content costs. A second network predicts from the painting a 100-number *style vector*
+# that steers it. The training was expensive, once; each picture now costs one pass.
 
 # %%
-results = []
-for content_name, style_name in PAIRS:
-    results.append(
-        nst_utils.stylize(
-            data_path(content_name),
-            data_path(style_name),
-            size=IMAGE_SIZE,
-            steps=STEPS,
-            alpha=ALPHA,
-            beta=BETA,
-            style_layers=STYLE_LAYERS,
-            progress=False,
+NETWORKS = {
+    "vgg16_hed": "VGG-16 (HED)",
+    "squeezenet_imagenet": "SqueezeNet",
+    "darknet_tiny_imagenet": "Darknet tiny",
+}
+runs, fast = {}, {}
+for pair in PAIRS:
+    photo, painting = (data_path(name) for name in pair)
+    for name in NETWORKS:
+        runs[pair, name] = compare.stylize_for(
+            photo, painting, CPU_SECONDS, backbone=name, size=IMAGE_SIZE, ratio=RATIO
         )
+    nst_utils.fast_stylize(photo, painting, size=IMAGE_SIZE)  # load and trace the networks once
+    start = time.perf_counter()
+    fast[pair] = (
+        nst_utils.fast_stylize(photo, painting, size=IMAGE_SIZE),
+        time.perf_counter() - start,
     )
-[image.shape for image in results]
+len(runs), len(fast)
 
 # %%
-panels, titles = [], []
-for (content_name, style_name), result in zip(PAIRS, results, strict=True):
-    panels += [
-        nst_utils.load_float_image(data_path(content_name), IMAGE_SIZE),
-        nst_utils.load_float_image(data_path(style_name), IMAGE_SIZE),
-        result,
-    ]
-    titles += [Path(content_name).stem, Path(style_name).stem, "generated"]
-nst_utils.show_images(panels, titles, ncols=3, size=1.8)
+# NBVAL_IGNORE_OUTPUT
+print(f"machine load (1-minute average): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+for pair in PAIRS:
+    print(f"\n{Path(pair[0]).stem} x {Path(pair[1]).stem}:")
+    for name, label in NETWORKS.items():
+        run = runs[pair, name]
+        print(
+            f"  {label:13s} {run.steps:4d} steps in {run.cpu_seconds:.1f} s CPU ({run.wall_seconds:.1f} s wall)"
+        )
+    print(f"  {'fast':13s}    1 pass  in {fast[pair][1]:.2f} s wall")
+
+# %% [markdown]
+# Each row: one pair; the photo and the painting, then the three networks (their steps in the
+# same CPU time), then the fast network (its time).
+
+# %%
+for pair in PAIRS:
+    photo, painting = (nst_utils.load_float_image(data_path(name), IMAGE_SIZE) for name in pair)
+    images = [photo, painting] + [runs[pair, name].image for name in NETWORKS] + [fast[pair][0]]
+    titles = [Path(pair[0]).stem, Path(pair[1]).stem]
+    titles += [f"{label}: {runs[pair, name].steps} steps" for name, label in NETWORKS.items()]
+    titles.append(f"fast: one pass, {fast[pair][1]:.2f} s")
+    show_jpeg(nst_utils.show_images(images, titles, ncols=3, size=2.4))
 print(nst_utils.credits(*(name for pair in PAIRS for name in pair)))
 print("The generated images are adaptations of these works.")
 
 # %% [markdown]
-# ## Step 5: how the weights change the result
+# **What the figures show, and this notebook's choice.** In the same CPU time VGG-16 takes a
+# handful of steps, and its results are still the photo with a faint texture; SqueezeNet and
+# Darknet take many times more steps and repaint the photo with the painting's strokes and
+# colours. The two small networks are close; SqueezeNet fits a few more steps into the same time
+# and keeps more of the painting's colours (the reds and blues of *Composition VII* on Mars,
+# where Darknet's background turns grey). So **SqueezeNet is this notebook's network**
+# (`BACKBONE`): on a CPU it buys the most painting per second. VGG is not worse in itself: with
+# many more steps (or a GPU) it paints well, as in the course's examples. The fast network is in
+# a class of its own for speed (one pass, no optimisation), but it paints with the strokes it
+# learned in training, while Gatys' optimisation follows each painting's own statistics.
+
+# %% [markdown]
+# ## Step 5: only the ratio of the weights matters, and the layer weights $\lambda^{[l]}$
 #
-# Two sweeps on the second pair, at a smaller size. **Top row:** the ratio $\beta / \alpha$ from
-# little to much style. With VGG's activations in pixel units the style cost is thousands of
-# times larger than the content cost, so the course's ratio of 4 already paints over most of the
-# photo; the interesting range lies far below it. **Bottom row:** the per-layer weights $\lambda^{[l]}$: only the first
-# layer (colours and grain), the course's equal weights, and only the deep layers (larger
-# structures; their costs are much smaller, so we raise $\beta$ to give them a say).
+# Multiplying both $\alpha$ and $\beta$ by 10 multiplies $J$ by 10 for *every* image $G$, so
+# the image with the lowest $J$ is the same, and every gradient points the same way, only ten
+# times longer. Of the two weights only $\beta / \alpha$ counts. The data, at Adam's image of
+# Step 3: the cost and the gradient's direction (cosine similarity) with both weights times
+# 10, and with only $\alpha$ times 10.
+
+
+# %%
+def cost_and_gradient(image, a, b):
+    """J and dJ/dG (flattened) of the first pair at ``image``, with weights a and b."""
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        outputs = extractor(image)
+        J_content = nst_utils.compute_content_cost(
+            content_targets[content_layer], outputs[content_layer]
+        )
+        J = total_cost(J_content, compute_style_cost(style_targets, outputs, style_layers), a, b)
+    return float(J), tape.gradient(J, image).numpy().ravel()
+
+
+def cosine(u, v):
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
+at = tf.constant(backbone.preprocess(adam_image[None].astype(np.float32)))
+J_1, grad_1 = cost_and_gradient(at, alpha, beta)
+J_10, grad_10 = cost_and_gradient(at, 10 * alpha, 10 * beta)
+J_a, grad_a = cost_and_gradient(at, 10 * alpha, beta)
+print(
+    f"alpha and beta x10: J x {J_10 / J_1:.4f}, gradient direction cosine {cosine(grad_1, grad_10):.4f}"
+)
+print(
+    f"only alpha x10:     J x {J_a / J_1:.2f}, gradient direction cosine {cosine(grad_1, grad_a):.2f}"
+)
+
+# %% [markdown]
+# Pictures, on the second pair. **Top row:** the ratio from little to much style. **Bottom
+# row:** both weights times 10 (compare with the top right: the same picture, up to the
+# rounding of float32, which sends two optimisation paths slightly apart over many steps; the
+# titles give the mean |difference| from the top right, in pixel levels of 0..255), only the first style layer (colours and
+# grain), only the two deepest layers (larger, fainter structures; the photo's colours survive).
 
 # %%
 sweep_content, sweep_style = (data_path(name) for name in PAIRS[1])
+a2, b2 = compare.balanced_weights(
+    backbone, sweep_content, sweep_style, size=IMAGE_SIZE, ratio=RATIO
+)
 sweeps = {
-    "beta/alpha = 4e-5": {"beta": 4e-4},
-    "beta/alpha = 4e-3": {"beta": 4e-2},
-    "beta/alpha = 4 (course)": {"beta": BETA},
-    "block1 only": {"style_layers": [("block1_conv1", 1.0)]},
-    "equal weights (course)": {"style_layers": STYLE_LAYERS},
-    "block4+5 only, beta x100": {
-        "style_layers": [("block4_conv1", 0.5), ("block5_conv1", 0.5)],
-        "beta": 100 * BETA,
-    },
+    f"beta/alpha = {RATIO / 100:g} (balanced units)": {"beta": b2 / 100},
+    f"beta/alpha = {RATIO / 10:g}": {"beta": b2 / 10},
+    f"beta/alpha = {RATIO:g}": {},
+    "alpha x10 and beta x10": {"alpha": a2 * 10, "beta": b2 * 10},
+    "first style layer only": {"style_layers": style_layers[:1]},
+    "two deepest layers only": {"style_layers": style_layers[-2:]},
 }
 grid = {
     title: nst_utils.stylize(
         sweep_content,
         sweep_style,
-        size=SWEEP_SIZE,
-        steps=SWEEP_STEPS,
-        alpha=ALPHA,
-        **{"beta": BETA, **options},
+        size=IMAGE_SIZE,
+        steps=STEPS,
+        backbone=backbone,
+        content_layer=content_layer,
         progress=False,
+        **{"alpha": a2, "beta": b2, "style_layers": style_layers, **options},
     )
     for title, options in sweeps.items()
 }
-len(grid)
-
-# %%
-nst_utils.show_images(list(grid.values()), list(grid), ncols=3, size=1.8)
+reference = grid[f"beta/alpha = {RATIO:g}"].astype(float)
+titles = [
+    title
+    if "only" in title or title.endswith(f"= {RATIO:g}")
+    else f"{title}; |diff| {np.abs(image - reference).mean():.1f}"
+    for title, image in grid.items()
+]
+show_jpeg(nst_utils.show_images(list(grid.values()), titles, ncols=3, size=2.4))
 print(nst_utils.credits(*PAIRS[1]))
 
 # %% [markdown]
-# ## Step 6: an interactive panel
+# ## Step 6: $G$ emerging from noise
 #
-# Move the sliders and press the button to stylise the first pair at a tiny size (64 px,
-# 20 steps: a few seconds on a CPU). Nothing runs until you press it, so the panel stays static
-# when the notebook is executed automatically.
+# The lecture starts $G$ from random noise. Then nothing of the photo is there at first: the
+# content cost has to draw the layout back while the style cost paints. Noise is far from the
+# painting's statistics, so its style term starts huge; with this notebook's ratio the style
+# wins and the layout never comes back. So we give the style less weight (`NOISE_RATIO`) and go
+# coarse to fine (`NOISE_SCHEDULE`): the layout is drawn first at the small size. We keep
+# a frame every fifth step, save them as an animated GIF and show a strip of them; frames of
+# the small levels are shown enlarged, as blurred as the optimiser saw them.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-import ipywidgets as widgets
-from IPython.display import display
-
-beta_slider = widgets.FloatLogSlider(value=BETA, base=10, min=-2, max=4, description="beta")
-layer_sliders = [
-    widgets.FloatSlider(value=w, min=0, max=1, step=0.05, description=n) for n, w in STYLE_LAYERS
-]
-button, output = widgets.Button(description="Stylize"), widgets.Output()
+frames = []
 
 
-def on_click(_):
-    layers = [(s.description, s.value) for s in layer_sliders if s.value > 0]
-    with output:
-        output.clear_output()
-        image = nst_utils.stylize(
-            data_path(PAIRS[0][0]),
-            data_path(PAIRS[0][1]),
-            size=64,
-            steps=20,
-            alpha=ALPHA,
-            beta=beta_slider.value,
-            style_layers=layers,
-            progress=False,
-        )
-        nst_utils.show_images([image], [f"beta={beta_slider.value:.3g}"], size=2.5)
-        plt.show()
+def keep_frame(info):
+    if info.step == 1 or info.step % 5 == 0 or info.step == info.steps:
+        frames.append((info.step, info.image()))
 
 
-button.on_click(on_click)
-display(widgets.VBox([beta_slider, *layer_sliders, button, output]))
+noise_alpha, noise_beta = compare.balanced_weights(
+    backbone, data_path(content_name), data_path(style_name), size=IMAGE_SIZE, ratio=NOISE_RATIO
+)
+noise_image = nst_utils.stylize(
+    data_path(content_name),
+    data_path(style_name),
+    schedule=NOISE_SCHEDULE,
+    alpha=noise_alpha,
+    beta=noise_beta,
+    backbone=backbone,
+    content_layer=content_layer,
+    style_layers=style_layers,
+    init="noise",
+    seed=0,
+    callback=keep_frame,
+    progress=False,
+)
+gif = nst_utils.save_gif(OUTPUT_DIR / "bern_from_noise.gif", frames)
+print(f"{len(frames)} frames saved to {gif}")
+
+# %%
+level_ends = np.cumsum([steps for _, steps in NOISE_SCHEDULE])
+strip = [frames[0]] + [pair for pair in frames if pair[0] in {*level_ends, level_ends[0] // 2}]
+show_jpeg(nst_utils.show_frames(strip, count=len(strip), size=2.4))
+print(nst_utils.credits(content_name, style_name))
 
 # %% [markdown]
-# ## Step 7: save the result with its parameters
-#
-# `save_image` writes a PNG and stores the parameters in its metadata, so a picture always says
-# how it was made. (The command line does the same:
-# `python -m nst_utils stylize CONTENT STYLE -o OUT.png --size 384 --steps 300`.)
+# From the noise (step 1) the hills and the river come back slowly, and within this budget only
+# roughly; the strokes stay rougher than when starting from the photo. That is why `stylize`
+# starts from the photo unless told otherwise (`init="noise"`), and why the course's assignment
+# starts from the photo plus noise.
 
-# %%
-with tempfile.TemporaryDirectory() as folder:
-    parameters = {
-        "content": PAIRS[0][0],
-        "style": PAIRS[0][1],
-        "size": IMAGE_SIZE,
-        "steps": STEPS,
-        "alpha": ALPHA,
-        "beta": BETA,
-    }
-    path = nst_utils.save_image(Path(folder) / "bern_starry_night.png", results[0], parameters)
-    with Image.open(path) as saved:
-        stored = saved.text["nst_utils"]
-stored
+# %% [markdown]
+# ## Step 7: a print-sized picture, coarse to fine
+#
+# A step costs about as much as the image has pixels, so a 512 px picture's steps cost four
+# times those at 256 px. `schedule` optimises small first (the layout and the large strokes),
+# upsamples, and refines with a few steps at each larger size (`SCHEDULE`).
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-import time
-
-start = time.perf_counter()
-nst_utils.stylize(content, style, size=IMAGE_SIZE, steps=5, progress=False)
-print(
-    f"{(time.perf_counter() - start) / 5 * 1000:.0f} ms/step at {IMAGE_SIZE} px on this machine (incl. setup)"
+start_cpu, start = time.process_time(), time.perf_counter()
+print_image = nst_utils.stylize(
+    data_path(PAIRS[0][0]),
+    data_path(PAIRS[0][1]),
+    schedule=SCHEDULE,
+    alpha=alpha,
+    beta=beta,
+    backbone=backbone,
+    content_layer=content_layer,
+    style_layers=style_layers,
+    progress=False,
 )
+print(
+    f"{print_image.shape[1]}x{print_image.shape[0]} px, schedule {SCHEDULE}:"
+    f" {time.process_time() - start_cpu:.1f} s CPU, {time.perf_counter() - start:.1f} s wall"
+)
+
+# %%
+show_jpeg(
+    nst_utils.show_images(
+        [print_image],
+        [f"coarse to fine: {print_image.shape[1]}x{print_image.shape[0]} px"],
+        size=(print_image.shape[0] + 48) / 110,
+    )
+)
+saved = nst_utils.save_image(
+    OUTPUT_DIR / "bern_starry_night.png",
+    print_image,
+    {
+        "content": PAIRS[0][0],
+        "style": PAIRS[0][1],
+        "backbone": BACKBONE,
+        "schedule": str(SCHEDULE),
+        "ratio": RATIO,
+    },
+)
+with Image.open(saved) as stored:
+    print(nst_utils.credits(*PAIRS[0]))
+    print("parameters stored in the PNG:", stored.text["nst_utils"])
+
+# %% [markdown]
+# `save_image` writes a PNG and stores the parameters in its metadata, so a picture always says
+# how it was made. (The command line does the same:
+# `python -m nst_utils stylize CONTENT STYLE -o OUT.png --size 384 --steps 300`, or `--fast`.)
+#
+# ## Step 8: a live panel
+#
+# Pick a photo and a painting and move the strength: the fast network repaints in a fraction
+# of a second. Strength mixes the painting's style vector with the photo's own
+# (strength 0 repaints the photo in its own style).
+
+# %%
+PANEL_PHOTOS = [pair[0] for pair in PAIRS] + ["photos/yosemite_bridalveil_fall.jpg"]
+PANEL_PAINTINGS = [pair[1] for pair in PAIRS] + ["art/the_scream.jpg", "art/gauguin_te_fare.jpg"]
+print(nst_utils.credits(*PANEL_PHOTOS, *PANEL_PAINTINGS))
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+photos, paintings = [data_path(n) for n in PANEL_PHOTOS], [data_path(n) for n in PANEL_PAINTINGS]
+panel = fast_panel(photos, paintings, size=IMAGE_SIZE, strength=0.8)
+panel
+
+# %% [markdown]
+# Where the notebook runs without a live kernel (the course website, the automatic tests), the
+# panel's first picture, at strength 0.8:
+
+# %%
+blend = nst_utils.fast_stylize(photos[0], paintings[0], 0.8, size=IMAGE_SIZE)
+title = f"{Path(photos[0]).stem} x {Path(paintings[0]).stem}, strength 0.8"
+show_jpeg(nst_utils.show_images([blend], [title], size=2.6))
 
 # %% [markdown]
 # ## Summary
 #
-# * Style transfer minimises $J = \alpha J_{content} + \beta J_{style}$ over the pixels of the
-#   generated image, with the targets of $C$ and $S$ computed once.
-# * $\beta / \alpha$ sets how much paint covers the photo; the layer weights $\lambda^{[l]}$ set the
-#   scale of the brushwork.
-# * The optimiser matters: L-BFGS reaches in a few dozen steps costs that Adam needs hundreds for
-#   (`benchmarks/bench_nst.py` measures it).
+# * Style transfer minimises $J = \alpha J_{content} + \beta J_{style}$ over the pixels of $G$,
+#   with the targets of $C$ and $S$ computed once; each step recomputes the activations of $G$
+#   under the tape, follows the gradient of the pixels and clips them.
+# * Only $\beta / \alpha$ matters; the layer weights $\lambda^{[l]}$ set the scale of the
+#   brushwork. The optimiser matters too: L-BFGS gets much further than Adam in as many steps.
+# * On a CPU a small ImageNet network (SqueezeNet) paints far more per second than VGG-16;
+#   coarse to fine makes print sizes affordable.
+# * Fast style transfer trades one expensive training for one forward pass per picture.
+#
+# **Figures checked by eye:** the cost curves (every step of both optimisers from the photo's
+# cost), the Adam/L-BFGS pair, the three comparison rows, the ratio and layer grid, the strip
+# from noise, the print and the panel's picture.
 #
 # ## Exercises
 #
-# 1. Start from noise (`init="noise"`) instead of the photo. How many more steps does it take?
-# 2. Add a total-variation term (`tv_weight=1.0`) and compare the speckles in the results.
+# 1. Set `BACKBONE = "vgg16_hed"` and `CPU_SECONDS` ten times larger: does VGG catch up?
+# 2. Add a total-variation term (`tv_weight=...` in `stylize`) and compare the speckles.
 # 3. Use `"art/the_scream.jpg"`, a portrait-format painting, as the style of a landscape photo.
 #    Why does the aspect ratio not matter?
