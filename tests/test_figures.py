@@ -31,9 +31,10 @@ def _cases():
 def _figures(path: Path):
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
         for output in cell.get("outputs", []):
-            data = output.get("data", {}).get("image/png")
-            if data:
-                yield index, Image.open(io.BytesIO(base64.b64decode(data)))
+            for kind in ("image/png", "image/jpeg"):  # photographs are stored as JPEG
+                data = output.get("data", {}).get(kind)
+                if data:
+                    yield index, Image.open(io.BytesIO(base64.b64decode(data)))
 
 
 def test_the_notebook_default_is_at_least_110_dpi():
@@ -44,7 +45,7 @@ def test_the_notebook_default_is_at_least_110_dpi():
 def test_stored_figures_are_at_least_110_dpi_and_300_px_wide(path):
     small = []
     for cell, image in _figures(path):
-        dpi = image.info.get("dpi", (0, 0))[0]  # matplotlib writes it in the PNG's pHYs chunk
+        dpi = image.info.get("dpi", (0, 0))[0]  # PNG's pHYs chunk, JPEG's JFIF density
         if round(dpi) < 110 or image.width < 300:
             small.append(f"cell {cell}: {image.width}x{image.height} px at {dpi:.0f} dpi")
     assert not small, f"{path.name}: figures too small or under 110 dpi: {small}"
