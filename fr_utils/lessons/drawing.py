@@ -116,7 +116,9 @@ def draw_landmarks(
     ax.set_axis_off()
 
 
-def photo_chip_strip(photos, chips, titles, colours=None, height: float = 4.2):
+def photo_chip_strip(
+    photos, chips, titles, colours=None, column_width: float = 1.15, height: float = 2.9
+):
     """A figure: the photos in a row, each above the aligned chip cut from it.
 
     Args:
@@ -124,7 +126,8 @@ def photo_chip_strip(photos, chips, titles, colours=None, height: float = 4.2):
         chips: the aligned chips, one per photo.
         titles: a title per column (above the photo).
         colours: optional title colours (e.g. green for an open door).
-        height: figure height in inches (the width is 1.6 inches per column).
+        column_width: inches per column (small photos keep a notebook's size down).
+        height: figure height in inches.
 
     Returns:
         The matplotlib ``Figure``.
@@ -134,7 +137,7 @@ def photo_chip_strip(photos, chips, titles, colours=None, height: float = 4.2):
     count = len(photos)
     colours = colours or ["black"] * count
     fig, axes = plt.subplots(
-        2, count, figsize=(1.6 * count, height), squeeze=False, height_ratios=(1.5, 1)
+        2, count, figsize=(column_width * count, height), squeeze=False, height_ratios=(1.5, 1)
     )
     for column, (photo, chip, title) in enumerate(zip(photos, chips, titles, strict=True)):
         axes[0, column].imshow(photo)

@@ -256,7 +256,7 @@ for index, crop in enumerate(crops):  # every second pixel: 75x75 is plenty on s
     ax.imshow(crop)
     ax.axis("off")
 for column, person in enumerate(people):
-    axes[0, column].set_title(person.replace("_", "\n", 1), fontsize=7)
+    axes[0, column].set_title(person.replace("_", "\n", 1).replace("_", " "), fontsize=7)
 fig.suptitle("Photos: LFW (Huang et al. 2007)", fontsize=8)
 fig.tight_layout()
 
