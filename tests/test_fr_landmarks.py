@@ -204,3 +204,41 @@ def test_landmarks_from_our_detector_are_close_to_dlibs_own_pipeline(dlib, photo
     print(f"\nours end to end vs dlib's pipeline: {np.mean(errors):.2%} of the eye distance")
     # box_mapping reports 2.1 % of the eye distance on average over 386 held-out photos
     assert np.mean(errors) < 0.05, errors
+
+
+# ------------------------------------------------------------------- notebook 05's figures
+def test_the_landmark_figure_draws_every_point_in_its_parts_colour(portrait):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fr_utils.lessons.drawing import PART_COLOURS, draw_landmarks
+
+    marks = face_landmarks(portrait)[0]
+    fig, ax = plt.subplots()
+    draw_landmarks(ax, portrait, marks, mtcnn=fr_utils.align_face(portrait).landmarks)
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert sum(len(line.get_xdata()) for line in dots) == sum(LARGE_COUNTS.values())
+    assert {line.get_color() for line in dots} == set(PART_COLOURS.values())
+    assert sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() == "x") == 5
+    labels = ax.get_legend_handles_labels()[1]
+    assert "eyes" in labels and "MTCNN's 5" in labels and "left_eye" not in labels
+    plt.close(fig)
+
+
+def test_the_photo_and_chip_strip_has_a_photo_above_each_chip(portrait):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fr_utils.lessons.drawing import photo_chip_strip
+
+    chip = fr_utils.align_face(portrait).chip
+    fig = photo_chip_strip([portrait] * 3, [chip] * 3, ["a", "b", "c"], ["g", "r", "g"])
+    axes = np.array(fig.axes).reshape(2, 3)
+    assert [ax.get_title() for ax in axes[0]] == ["a", "b", "c"]
+    assert axes[0, 1].title.get_color() == "r"
+    assert axes[1, 0].images[0].get_array().shape == chip.shape
+    plt.close(fig)

@@ -105,7 +105,8 @@ def draw_landmarks(
         colour = PART_COLOURS.get(part, "white")
         ax.plot(xy[:, 0], xy[:, 1], "-", color=colour, lw=1, alpha=0.8)
         label = _LEGEND.get(part, part.replace("_", " "))
-        ax.plot(xy[:, 0], xy[:, 1], "o", color=colour, ms=3.5, label=label)
+        dots = np.array(part_points, float)  # each point once, even on a closed outline
+        ax.plot(dots[:, 0], dots[:, 1], "o", color=colour, ms=3.5, label=label)
     if mtcnn is not None:
         from matplotlib import patheffects
 
