@@ -388,7 +388,7 @@ for key, path in visitors.items():
 # %%
 visitor_images = [load_image(path) for path in visitors.values()]
 visitor_chips = [fr_utils.align_face(image).chip for image in visitor_images]
-titles = [f"{key}\n{name or 'unknown'}, d = {dist:.2f}" for key, (dist, name) in answers.items()]
+titles = [f"{key}\n{name or 'unknown'}\nd = {dist:.2f}" for key, (dist, name) in answers.items()]
 colours = ["tab:green" if name else "tab:red" for _, name in answers.values()]
 fig = photo_chip_strip(visitor_images, visitor_chips, titles, colours)
 
@@ -517,7 +517,7 @@ workbook.prose.show(
 )
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4.2))
+fig, ax = plt.subplots(figsize=(7, 5))
 ax.plot(gallery_sizes, errors["false_accept"], "o-", label="stranger accepted (dlib)")
 ax.plot(gallery_sizes, predicted, "k--", label=r"$1-(1-p)^K$ from dlib's 1:1 rate")
 ax.plot(gallery_sizes, errors["misidentified"], "s-", label="enrolled person misidentified")
@@ -527,7 +527,7 @@ ax.set(xscale="log", xlabel="number of enrolled people K", ylabel="error rate")
 ax.set_yscale("symlog", linthresh=1e-3)  # linear below 0.001, so that 0 fits on the axis
 ax.set_ylim(0, 1.05)
 ax.set_title(f"Recognition errors at tau = {encoder.threshold}")
-ax.legend(fontsize=8, loc="upper left")
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 fig.tight_layout()
 
 # %% [markdown]
@@ -537,9 +537,9 @@ fig.tight_layout()
 fa, mis, fr = (np.asarray(errors[key]) for key in ("false_accept", "misidentified", "false_reject"))
 ks = np.asarray(gallery_sizes)
 small = int(np.argmin(np.abs(ks * p_false_accept - 0.1)))  # the K where Kp is about 0.1
-half = f"passes 50 % at $K = {ks[fa >= 0.5][0]}$" if (fa >= 0.5).any() else f"reaches {fa[-1]:.0%}"
+half = f"passes 50% at $K = {ks[fa >= 0.5][0]}$" if (fa >= 0.5).any() else f"reaches {fa[-1]:.0%}"
 workbook.prose.show(
-    f"- **The $K$-fold growth is still there.** A 1:1 false-accept rate of $p = {p_false_accept:.2%}$"
+    f"- **The $K$-fold growth is still there.** A 1:1 false-accept rate $p$ of {p_false_accept:.2%}"
     f" looks excellent, yet the stranger false-accept rate grows like $Kp$ ({fa[0]:.1%} → "
     f"{fa[small]:.1%} from $K = {ks[0]}$ to $K = {ks[small]}$) and {half}. The stronger encoder"
     f" makes $p$ {openface['p'] / max(p_false_accept, 1e-6):.1f} times smaller than OpenFace's, which buys"
