@@ -48,6 +48,7 @@ import numpy as np
 import fr_utils
 import workbook.prose
 from workbook import data_path
+from workbook.credits import credits
 
 # %% tags=["parameters"]
 people = [  # 8 LFW identities (deep-funneled photos)
@@ -257,8 +258,8 @@ for index, crop in enumerate(crops):  # every second pixel: 75x75 is plenty on s
     ax.axis("off")
 for column, person in enumerate(people):
     axes[0, column].set_title(person.replace("_", "\n", 1).replace("_", " "), fontsize=7)
-fig.suptitle("Photos: LFW (Huang et al. 2007)", fontsize=8)
 fig.tight_layout()
+print(credits("faces/lfw/"))
 
 # %% [markdown]
 # In the heatmap, row $i$, column $j$ is $d(x_i, x_j)$; the photos are grouped by person. Look

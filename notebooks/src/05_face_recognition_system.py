@@ -68,6 +68,7 @@ from fr_utils.lessons.one_shot import (
 )
 from fr_utils.lfw.gallery import encode_photos, sample_lfw_people
 from workbook import data_path
+from workbook.credits import credits
 
 # %% tags=["parameters"]
 n_people = 200  # LFW people with two photos in the K experiment (the largest K)
@@ -153,6 +154,7 @@ handles, labels = ax2.get_legend_handles_labels()
 legend = dict(zip(labels, handles, strict=True))
 fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=4, fontsize=9, frameon=False)
 fig.tight_layout(rect=(0, 0.09, 1, 1))
+print(credits("faces/public_domain/"))
 
 # %% [markdown]
 # ## Step 2: align the face
@@ -190,6 +192,7 @@ draw_chip(axes[1], face.chip, encoder.padding, "aligned chip 150×150")
 for ax, key in zip(axes[2:], ["obama_2009", "biden_2010"], strict=True):
     draw_chip(ax, fr_utils.align_face(photos[key]).chip, encoder.padding, key)
 fig.tight_layout()
+print(credits("faces/public_domain/"))
 
 # %% [markdown]
 # ## Step 3: encode
@@ -234,6 +237,7 @@ database = {name: img_to_encoding(path, encoder) for name, path in enroll_photos
 enroll_images = [load_image(path) for path in enroll_photos.values()]
 enroll_chips = [fr_utils.align_face(image).chip for image in enroll_images]
 fig = photo_chip_strip(enroll_images, enroll_chips, list(enroll_photos))
+print(credits("faces/public_domain/", "faces/lfw/"))
 
 
 # %% [markdown]
@@ -391,6 +395,7 @@ visitor_chips = [fr_utils.align_face(image).chip for image in visitor_images]
 titles = [f"{key}\n{name or 'unknown'}\nd = {dist:.2f}" for key, (dist, name) in answers.items()]
 colours = ["tab:green" if name else "tab:red" for _, name in answers.values()]
 fig = photo_chip_strip(visitor_images, visitor_chips, titles, colours)
+print(credits("faces/public_domain/", "faces/public_domain/unknown/", "faces/lfw/"))
 
 # %% [markdown]
 # Note the margins: genuine visitors come in at distances well below $\tau$, strangers well
@@ -537,7 +542,11 @@ fig.tight_layout()
 fa, mis, fr = (np.asarray(errors[key]) for key in ("false_accept", "misidentified", "false_reject"))
 ks = np.asarray(gallery_sizes)
 small = int(np.argmin(np.abs(ks * p_false_accept - 0.1)))  # the K where Kp is about 0.1
-half = f"passes 50% at $K = {ks[fa >= 0.5][0]}$" if (fa >= 0.5).any() else f"reaches {fa[-1]:.0%}"
+half = (
+    f"passes 50% at $K = {ks[fa >= 0.5][0]}$"
+    if (fa >= 0.5).any()
+    else f"reaches {fa[-1]:.0%} at $K = {ks[-1]}$"
+)
 workbook.prose.show(
     f"- **The $K$-fold growth is still there.** A 1:1 false-accept rate $p$ of {p_false_accept:.2%}"
     f" looks excellent, yet the stranger false-accept rate grows like $Kp$ ({fa[0]:.1%} → "
