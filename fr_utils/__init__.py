@@ -15,7 +15,8 @@ What lives where (the path says what a module is for):
 * the library, what a user of face recognition calls: `fr_utils.api` (img_to_encoding,
   face_distance, verify, who_is_it), `fr_utils.faces` (a photo's faces, aligned:
   ``alignment="mtcnn"`` or ``"dlib"``, dlib's own chip),
-  `fr_utils.detection` (MTCNN), `fr_utils.alignment` (landmarks -> chip, jitter),
+  `fr_utils.detection` (MTCNN), `fr_utils.landmarks` (face_landmarks: dlib's 68 points
+  grouped by part), `fr_utils.alignment` (landmarks -> chip, jitter),
   `fr_utils.encoder` (FaceEncoder, load_face_model), `fr_utils.metrics` (the one rule
   "same person iff d <= tau" and how tau is chosen), `fr_utils.database` (FaceDatabase),
   `fr_utils.losses` (triplet_loss), `fr_utils.cli` (``python -m fr_utils``);
@@ -56,6 +57,7 @@ __all__ = [
     "detect_faces",
     "extract_chip",
     "face_distance",
+    "face_landmarks",
     "img_to_encoding",
     "load_face_model",
     "load_image",
@@ -72,4 +74,8 @@ def __getattr__(name: str):
         from fr_utils.losses import triplet_loss
 
         return triplet_loss
+    if name == "face_landmarks":  # its shape predictors load on first call; keep import cheap
+        from fr_utils.landmarks import face_landmarks
+
+        return face_landmarks
     raise AttributeError(f"module 'fr_utils' has no attribute {name!r}")

@@ -55,7 +55,7 @@ def top_matches(encoding, database, k: int = 3) -> list[tuple[str, float]]:
 
 
 def _report(matches: list[tuple[str, float]], threshold: float) -> str:
-    lines = [f"{'rank':<5}{'identity':<28}{'distance':>9}  verdict (threshold {threshold:.2f})"]
+    lines = [f"{'rank':<5}{'identity':<28}{'distance':>9}  verdict (threshold {threshold:g})"]
     for rank, (name, dist) in enumerate(matches, start=1):
         verdict = "match" if is_match(dist, threshold) else "too far"
         lines.append(f"{rank:<5}{name:<28}{dist:>9.3f}  {verdict}")
