@@ -14,19 +14,6 @@ from workbook.setup import FIGURE_DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-# Notebooks whose rework (issue 14) has not landed yet: the test must still fail on them (strict
-# xfail); each rework removes its number. Empty when the issue is done.
-PENDING: set[str] = set()
-
-
-def _cases():
-    return [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="rework pending"))
-        if p.stem[:2] in PENDING
-        else p
-        for p in NOTEBOOKS
-    ]
-
 
 def _figures(path: Path):
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
@@ -41,7 +28,7 @@ def test_the_notebook_default_is_at_least_110_dpi():
     assert FIGURE_DEFAULTS["figure.dpi"] >= 110 and FIGURE_DEFAULTS["savefig.dpi"] >= 110
 
 
-@pytest.mark.parametrize("path", _cases(), ids=[p.stem[:2] for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEBOOKS])
 def test_stored_figures_are_at_least_110_dpi_and_300_px_wide(path):
     small = []
     for cell, image in _figures(path):

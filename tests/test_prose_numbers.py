@@ -12,19 +12,6 @@ from workbook.prose import typed_numbers
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-# Notebooks whose rework (issue 14) has not landed yet: the test must still fail on them (strict
-# xfail); each rework removes its number. Empty when the issue is done.
-PENDING: set[str] = set()
-
-
-def _cases():
-    return [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="rework pending"))
-        if p.stem[:2] in PENDING
-        else p
-        for p in NOTEBOOKS
-    ]
-
 
 ALLOWED = tomllib.loads((ROOT / "tests" / "prose_numbers.toml").read_text())
 
@@ -42,7 +29,7 @@ def test_the_finder_tells_typed_from_given_numbers():
     assert typed_numbers(nb, allowed=["97.3", "5400"]) == []
 
 
-@pytest.mark.parametrize("path", _cases(), ids=[p.stem[:2] for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEBOOKS])
 def test_markdown_states_no_measured_number(path):
     entries = ALLOWED.get(path.stem[:2], {})
     typed = typed_numbers(nbformat.read(path, as_version=4), allowed=list(entries))
