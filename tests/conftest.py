@@ -1,4 +1,5 @@
-"""Fixtures shared by the download tests: a loopback HTTP server and an "online" environment.
+"""Shared fixtures: a loopback HTTP server and an "online" environment for the download tests;
+`dlib` for the parity tests against dlib's own code.
 
 Nothing in the tests reaches the internet: downloads are served by a threaded HTTP server on
 127.0.0.1 from a temporary folder. Two kinds of path misbehave on purpose:
@@ -11,6 +12,7 @@ Nothing in the tests reaches the internet: downloads are served by a threaded HT
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 import time
 import urllib.parse
@@ -69,3 +71,17 @@ def online(monkeypatch):
     """Pretend to be an online user's machine (the test suite itself runs with CI set)."""
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("WORKBOOK_OFFLINE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def dlib():
+    """dlib's Python module (the dlib-bin wheel), the reference of the parity tests.
+
+    The `test` extra installs it, so under CI a missing dlib is an error, never a skip; on a
+    machine without it the parity tests are skipped with the reason.
+    """
+    if os.environ.get("CI"):
+        import dlib  # noqa: PLC0415
+
+        return dlib
+    return pytest.importorskip("dlib", reason="needs the dlib-bin wheel (test extra)")

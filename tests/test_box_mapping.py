@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 
 import numpy as np
 import pytest
@@ -78,12 +77,8 @@ def test_stored_constants_are_a_landmarks_frame_fit():
 
 
 @pytest.mark.slow
-def test_mapped_mtcnn_boxes_give_dlibs_landmarks_on_held_out_photos():
+def test_mapped_mtcnn_boxes_give_dlibs_landmarks_on_held_out_photos(dlib):
     """A few evaluation-fold photos: MTCNN -> mapped box -> our predictor vs dlib's pipeline."""
-    if os.environ.get("CI"):
-        import dlib  # noqa: F401  (the `test` extra has dlib-bin)
-    else:
-        pytest.importorskip("dlib", reason="needs the dlib-bin wheel (test extra)")
     root = data_path("faces/lfw")
     _, heldout = box_mapping.lfw_photo_split(root)
     detections = box_mapping.collect_detections(heldout[:12], root)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -48,15 +46,6 @@ def test_bad_arguments_raise(landmarks, kwargs):
         dlib_chip_transform(landmarks, **kwargs)
     with pytest.raises(ValueError, match="uint8"):
         extract_dlib_chip(np.zeros((9, 9, 3), np.float32), DLIB_TEMPLATE_5 * 9)
-
-
-@pytest.fixture(scope="module")
-def dlib():
-    if os.environ.get("CI"):
-        import dlib  # the `test` extra has dlib-bin: never skip in CI
-    else:
-        dlib = pytest.importorskip("dlib", reason="needs the dlib-bin wheel (test extra)")
-    return dlib
 
 
 @pytest.fixture(scope="module")

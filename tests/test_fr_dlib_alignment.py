@@ -9,8 +9,6 @@ model files are the manifest's (``face_recognition_models``' files by absolute p
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -89,15 +87,6 @@ def test_database_enroll_and_verify_refuse_an_unknown_alignment(encoder):
 @pytest.fixture(scope="module")
 def encoder():
     return fr_utils.load_face_model()
-
-
-@pytest.fixture(scope="module")
-def dlib():
-    if os.environ.get("CI"):
-        import dlib  # the `test` extra has dlib-bin: never skip in CI
-    else:
-        dlib = pytest.importorskip("dlib", reason="needs the dlib-bin wheel (test extra)")
-    return dlib
 
 
 def _dlib_reference(dlib, photo: np.ndarray, near: np.ndarray):

@@ -6,8 +6,6 @@ missing dlib is an error, elsewhere those tests are skipped.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -138,13 +136,6 @@ def test_exported_lazily_from_the_package():
 
 
 # -------------------------------------------------------------------- parity with dlib
-@pytest.fixture(scope="module")
-def dlib():
-    if os.environ.get("CI"):
-        import dlib  # CI installs the `test` extra, which has dlib-bin: never skip there
-    else:
-        dlib = pytest.importorskip("dlib", reason="needs the dlib-bin wheel (test extra)")
-    return dlib
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ missing dlib is an error, elsewhere those tests are skipped.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -311,13 +310,6 @@ def test_parsed_arrays_are_cached_as_npz_tagged_with_the_source_hash(tmp_path, m
 
 
 # -------------------------------------------------------------------- parity with dlib
-@pytest.fixture(scope="module")
-def dlib():
-    if os.environ.get("CI"):
-        import dlib  # CI installs the `test` extra, which has dlib-bin: never skip there
-    else:
-        dlib = pytest.importorskip("dlib", reason="needs the dlib-bin wheel (test extra)")
-    return dlib
 
 
 @pytest.fixture(scope="module")
