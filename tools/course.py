@@ -93,6 +93,7 @@ c.KernelManager.transport = "ipc"  # the sandbox has no network, not even the ho
 c.OverwriteCells.add_missing_cells = True
 c.GuardedExecute.timeout_factor = {factor}
 c.GuardedExecute.timeout_margin = {margin}
+c.GuardedExecute.interrupt_grace = {grace}
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,
     DeduplicateIds,
@@ -115,6 +116,7 @@ c.Autograde.autograde_preprocessors = [
 FALLBACK_TIMEOUT = 1800  # seconds per cell when release did not measure the solution
 TIMEOUT_FACTOR = 10.0  # per-cell timeout = factor x the solution's time + margin
 TIMEOUT_MARGIN = 30.0
+INTERRUPT_GRACE = 20.0  # seconds a kernel has to answer after a timeout's interrupt
 JOB_STARTUP = 300  # seconds a grading job may take besides its cells
 SOLUTION_STUDENT = "_solution"  # the release check's pseudo-student (in a throwaway course)
 #: Report event kinds that make a row "flagged" (timeouts and kernel notes do not).
@@ -138,6 +140,7 @@ def write_config(course: Path) -> None:
         fallback_timeout=FALLBACK_TIMEOUT,
         factor=TIMEOUT_FACTOR,
         margin=TIMEOUT_MARGIN,
+        grace=INTERRUPT_GRACE,
     )
     with atomic_open(course / "nbgrader_config.py", "w") as handle:
         handle.write(text)
@@ -172,11 +175,27 @@ def _env(course: Path, runtime: str | None = None) -> dict[str, str]:
     return env
 
 
-def nbgrader(course: Path, *args: str) -> None:
-    """Run one nbgrader command inside ``course`` (raises when it fails)."""
-    subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=course, check=True, env=_env(course)
-    )
+def _api(course: Path):
+    """nbgrader's Python API on ``course`` with its config (one process for many commands)."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return NbGraderAPI(config=config)
+
+
+def generate(course: Path, names: list[str]) -> None:
+    """``nbgrader generate_assignment`` for each of ``names``, in this process.
+
+    Raises:
+        RuntimeError: with nbgrader's log, when an assignment cannot be generated.
+    """
+    os.environ["PATH"] = _env(course)["PATH"]  # nbgrader runs alembic by name
+    api = _api(course)
+    for name in names:
+        result = api.generate_assignment(name, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result['log']}")
 
 
 def release(
@@ -200,8 +219,7 @@ def release(
     Returns the assignment names.
     """
     names = make_course(course, stems)
-    for name in names:
-        nbgrader(course, "generate_assignment", name, "--force", "--log-level=WARN")
+    generate(course, names)
     if measure:
         measure_solution(course, names, parameters=parameters, workers=workers)
     return names
@@ -309,7 +327,8 @@ def _job_deadline(course: Path, assignment: str) -> float | None:
     if not path.exists():
         return None
     cells = json.loads(path.read_text())["cells"].values()
-    return 2 * sum(TIMEOUT_FACTOR * t + TIMEOUT_MARGIN for t in cells) + JOB_STARTUP
+    per_cell = sum(TIMEOUT_FACTOR * t + TIMEOUT_MARGIN for t in cells)
+    return 2 * per_cell + INTERRUPT_GRACE + JOB_STARTUP
 
 
 def _sweep(folder: Path) -> list[dict]:

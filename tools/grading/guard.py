@@ -41,6 +41,10 @@ import threading
 import types
 from dataclasses import dataclass, field
 
+# The guard's own builtins: a private copy, so `isinstance`, `len`... stay the real ones here
+# whatever a notebook does to the `builtins` module (CPython looks builtins up per function).
+__builtins__ = dict(vars(builtins))  # noqa: A001
+
 PROJECT = ("fr_utils", "nst_utils", "conv_utils", "workbook")
 #: Modules the checks rely on besides the project's: watched like the project's own.
 WATCHED = (

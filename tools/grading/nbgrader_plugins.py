@@ -260,13 +260,17 @@ class GuardedExecute(Execute):
     def create_kernel_manager(self):
         """The kernel manager, talking to the kernel over socket files in the runtime folder.
 
-        The sandbox has a network of its own, so TCP cannot reach it; IPC sockets live in the
-        (private, per-job) runtime folder that the sandbox shares. An absolute path: the
-        kernel's working folder is not ours.
+        The sandbox has a network of its own, so TCP cannot reach it; the connection file and
+        the IPC sockets live in the private, per-job runtime folder (``JUPYTER_RUNTIME_DIR``)
+        that the sandbox shares, at absolute paths (the kernel's working folder is not ours).
         """
         km = super().create_kernel_manager()
+        runtime = Path(jupyter_runtime_dir())
+        runtime.mkdir(parents=True, exist_ok=True)
+        name = f"kernel-{uuid.uuid4().hex[:8]}"
         km.transport = "ipc"
-        km.ip = str(Path(jupyter_runtime_dir()) / f"kernel-{uuid.uuid4().hex[:8]}-ipc")
+        km.connection_file = str(runtime / f"{name}.json")
+        km.ip = str(runtime / f"{name}-ipc")
         return km
 
     def _cell_timeout(self, cell) -> int:

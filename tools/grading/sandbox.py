@@ -189,8 +189,11 @@ def bwrap_argv(
         args += ["--ro-bind", str(models.resolve()), f"{HOME_IN_SANDBOX}/.keras/models"]
     args += ["--bind", str(runtime_dir), str(runtime_dir)]
     args += ["--bind", str(workdir), str(workdir)]
+    empty = runtime_dir / "empty.ipynb"
+    empty.touch()
     for notebook in sorted(workdir.rglob("*.ipynb")):
-        args += ["--ro-bind", "/dev/null", str(notebook)]
+        args += ["--ro-bind", str(empty), str(notebook)]
+    args += ["--remount-ro", "/"]  # the new root itself (mount points only) is read-only
     for key, value in _kernel_env(MANIFEST_IN_SANDBOX).items():
         args += ["--setenv", key, value]
     args += ["--chdir", str(workdir), "--", *command]
@@ -233,6 +236,20 @@ def _parse(argv: list[str]) -> tuple[Path, list[str]]:
     return Path(argv[argv.index("-f") + 1]).resolve(), argv
 
 
+def check_runtime_dir(folder: Path) -> None:
+    """Refuse a shared folder for the connection file: the sandbox gets it read-write.
+
+    It must be private (no access for group or others, like ``tempfile.mkdtemp``'s), so it
+    holds this kernel's files only, never other kernels' connection files or keys.
+    """
+    mode = folder.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise SystemExit(
+            f"grading sandbox: the connection file's folder {folder} is shared (mode {mode:o});"
+            " set JUPYTER_RUNTIME_DIR to a private folder (tools/course.py does)"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Exec the grading kernel, sandboxed or not as ``WORKBOOK_GRADING_MODE`` says."""
     argv = sys.argv[1:] if argv is None else argv
@@ -250,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     reason = probe()
     if reason:
         raise SystemExit(f"grading sandbox unavailable: {reason}")
+    check_runtime_dir(connection.parent)
     args = bwrap_argv(Path.cwd().resolve(), connection.parent, manifest, command)
     os.execv(shutil.which("bwrap"), args)
 

@@ -1,0 +1,183 @@
+"""The grading tools' parts that need no kernel: collecting, verdicts, reports, the table.
+
+The full pipeline, with kernels, is in test_grading_e2e.py (through nbgrader) and
+test_grading_sandbox.py (the kernel probed from inside).
+"""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from traitlets.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import course as course_tools  # noqa: E402
+from grading import nbgrader_plugins, sandbox  # noqa: E402
+from grading.guard import MARKER  # noqa: E402
+
+
+def _course(tmp_path: Path, *assignments: str) -> Path:
+    course = tmp_path / "course"
+    for name in assignments:
+        (course / "source" / name).mkdir(parents=True)
+    return course
+
+
+def test_collect_turns_unreadable_and_unknown_notebooks_into_error_rows(tmp_path):
+    course = _course(tmp_path, "01_x")
+    subs = tmp_path / "subs"
+    for student in ("ann", "bob", "cid"):
+        (subs / student).mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), subs / "ann" / "01_x.ipynb")
+    (subs / "bob" / "01_x.ipynb").write_text('{"cells": [')  # cut short
+    (subs / "cid" / "02_y.ipynb").write_text("{}")
+    found, errors = course_tools.collect(course, subs)
+    assert found == {"01_x": ["ann"]}
+    assert (course / "submitted" / "ann" / "01_x" / "01_x.ipynb").exists()
+    notes = {(r["student"], r["notebook"]): r["notes"] for r in errors}
+    assert "not a readable notebook" in notes[("bob", "01_x")]
+    assert "no released assignment" in notes[("cid", "02_y")]
+    assert all(r["status"] == "error" and r["points"] == 0 for r in errors)
+
+
+def test_collect_still_refuses_a_folder_without_submissions(tmp_path):
+    course = _course(tmp_path, "01_x")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="found none"):
+        course_tools.collect(course, tmp_path / "empty")
+
+
+def _report(course: Path, student: str, assignment: str, **fields) -> None:
+    path = course_tools._report_path(course, student, assignment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"events": [], "measured": True, **fields}))
+
+
+def test_status_comes_from_the_report(tmp_path):
+    course = tmp_path
+    _report(course, "ok", "a", sandbox="bwrap")
+    assert course_tools._verdict(course, "ok", "a") == {"status": "ok", "notes": ""}
+    timeout = {"kind": "timeout", "where": "c", "detail": "c timed out"}
+    _report(course, "slow", "a", sandbox="bwrap", events=[timeout])
+    assert course_tools._verdict(course, "slow", "a") == {"status": "ok", "notes": "c timed out"}
+    tamper = {"kind": "tampering", "where": "c", "detail": "x was replaced"}
+    _report(course, "bad", "a", sandbox="bwrap", events=[tamper, tamper])
+    assert course_tools._verdict(course, "bad", "a") == {
+        "status": "flagged",
+        "notes": "x was replaced",
+    }
+    _report(course, "bare", "a", sandbox="none")
+    verdict = course_tools._verdict(course, "bare", "a")
+    assert verdict["status"] == "flagged" and "WITHOUT the sandbox" in verdict["notes"]
+    assert course_tools._verdict(course, "nobody", "a")["status"] == "flagged"
+
+
+def test_sweep_removes_links_left_in_a_students_folder(tmp_path):
+    (tmp_path / "kept.txt").write_text("x")
+    (tmp_path / "leak").symlink_to("/etc/hostname")
+    events = course_tools._sweep(tmp_path)
+    assert not (tmp_path / "leak").is_symlink() and (tmp_path / "kept.txt").exists()
+    assert [e["kind"] for e in events] == ["files"] and "leak" in events[0]["detail"]
+
+
+def test_the_table_and_csv_carry_status_and_notes(tmp_path, capsys):
+    rows = [
+        {"student": "a", "notebook": "01", "points": 3.0, "max": 3.0, "status": "ok", "notes": ""},
+        {"student": "b", "notebook": "01", "points": 0.0, "max": 3.0, "status": "error",
+         "notes": "x" * 200},
+    ]  # fmt: skip
+    course_tools.print_table(rows, tmp_path / "scores.csv")
+    printed = capsys.readouterr().out
+    assert "status" in printed and "x" * 77 + "..." in printed
+    with (tmp_path / "scores.csv").open(newline="") as handle:
+        lines = list(csv.reader(handle))
+    assert lines[0] == ["student", "notebook", "points", "max", "status", "notes"]
+    assert lines[2][4:] == ["error", "x" * 200]
+
+
+def test_no_sandbox_is_refused_unless_allowed(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "probe", lambda: "bubblewrap is not installed")
+    with pytest.raises(sandbox.SandboxUnavailable, match="--allow-unsandboxed"):
+        course_tools.prepare_grading(tmp_path)
+    assert course_tools.prepare_grading(tmp_path, allow_unsandboxed=True) == "none"
+    spec = json.loads((tmp_path / "grading/kernels/workbook-grading/kernel.json").read_text())
+    assert spec["env"]["WORKBOOK_GRADING_MODE"] == "none" and "UNSANDBOXED" in spec["display_name"]
+
+
+def test_the_launcher_refuses_a_shared_runtime_folder(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o1777)
+    with pytest.raises(SystemExit, match="shared"):
+        sandbox.check_runtime_dir(shared)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    sandbox.check_runtime_dir(private)
+
+
+def test_the_sandbox_binds_no_course_and_covers_notebooks(tmp_path):
+    work = tmp_path / "course" / "autograded" / "ann" / "01_x"
+    work.mkdir(parents=True)
+    (work / "01_x.ipynb").write_text("{}")
+    runtime = tmp_path / "rt"
+    runtime.mkdir(mode=0o700)
+    manifest = tmp_path / "m.json"
+    manifest.write_text("{}")
+    args = sandbox.bwrap_argv(work, runtime, manifest, ["python"])
+    binds = [args[i + 2] for i, a in enumerate(args) if a in ("--bind", "--ro-bind")]
+    assert str(tmp_path / "course") not in binds and str(work) in binds
+    assert args[args.index(str(work / "01_x.ipynb")) - 2] == "--ro-bind"  # covered, read-only
+    assert "--unshare-all" in args and "--clearenv" in args and "--disable-userns" in args
+    writable = [args[i + 2] for i, a in enumerate(args) if a == "--bind"]
+    assert writable == [str(runtime), str(work)]
+
+
+def _guarded_cell(grade_id: str, outputs=()):
+    cell = nbformat.v4.new_code_cell(
+        f"pre {grade_id}\ncheck({grade_id})\npost {grade_id}",
+        metadata={"nbgrader": {"grade": True, "grade_id": grade_id, "points": 1}},
+    )
+    guard = {"prelude": f"pre {grade_id}", "epilogue": f"post {grade_id}"}
+    cell.metadata[nbgrader_plugins.META] = guard
+    cell.outputs = list(outputs)
+    return cell
+
+
+def _verdict(tmp_path, report_text: str | None):
+    nb = nbformat.v4.new_notebook()
+    error = nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])
+    nb.cells = [_guarded_cell("done"), _guarded_cell("hidden"), _guarded_cell("failed", [error])]
+    if report_text is not None:
+        report = nbformat.v4.new_code_cell("report")
+        report.metadata[nbgrader_plugins.META] = "report"
+        report.outputs = [nbformat.v4.new_output("stream", name="stdout", text=report_text)]
+        nb.cells.append(report)
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    resources = {"nbgrader": {"student": "ann", "assignment": "01_x", "notebook": "01_x"}}
+    nb, _ = nbgrader_plugins.GuardVerdict(config=config).preprocess(nb, resources)
+    saved = json.loads((tmp_path / "grading/reports/ann/01_x/01_x.json").read_text())
+    return nb, saved
+
+
+def test_a_test_that_did_not_reach_the_guard_scores_zero_whatever_it_showed(tmp_path):
+    record = {"completed": ["done", "failed"], "events": [], "modules": 1}
+    nb, saved = _verdict(tmp_path, f"{MARKER} {json.dumps(record)}\n")
+    assert len(nb.cells) == 3  # the report cell is gone
+    done, hidden, failed = nb.cells
+    assert [c.source for c in nb.cells] == ["check(done)", "check(hidden)", "check(failed)"]
+    assert done.outputs == [] and nbgrader_plugins.META not in done.metadata
+    assert hidden.outputs[-1]["ename"] == "GradingIntegrityError"
+    assert [o["ename"] for o in failed.outputs] == ["AssertionError"]
+    assert any("hidden showed no error" in e["detail"] for e in saved["events"])
+
+
+def test_without_a_report_no_test_is_trusted(tmp_path):
+    for text in (None, "no marker here\n", f"{MARKER} {{not json\n"):
+        nb, saved = _verdict(tmp_path, text)
+        assert all(c.outputs and c.outputs[-1]["output_type"] == "error" for c in nb.cells)
+        assert any("no report from the grading guard" in e["detail"] for e in saved["events"])

@@ -1,0 +1,101 @@
+"""Run the stages of ``make test`` and print how long each took: wall clock, CPU and load.
+
+Usage::
+
+    python tools/stages.py NAME=COMMAND [NAME=COMMAND ...]
+    python tools/stages.py "unit=pytest tests" "nbval=pytest --nbval ..." --together unit nbval
+
+Stages run one after the other in the order given; adjacent stages named after
+``--together`` run at the same time. The run stops after
+the first stage (or group) that fails. The summary gives, per stage, its wall-clock seconds,
+its CPU seconds (user + system of the stage and everything it started, from ``wait4``) and
+the 1-minute load average when it started and ended. On a shared machine the wall clock
+stretches with the load but the CPU seconds hardly move; CPU / cores is the floor of the wall
+clock on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def run_group(stages: list[tuple[str, str]]) -> list[dict]:
+    """Start ``stages`` together; wait for all; return one result dict per stage."""
+    started = {}
+    for name, command in stages:
+        print(f"== {name}: {command}  (load {_load():.1f})", flush=True)
+        process = subprocess.Popen(command, shell=True)
+        started[process.pid] = {"name": name, "start": time.monotonic(), "load0": _load()}
+    results = []
+    while started:
+        pid, status, usage = os.wait4(-1, 0)
+        if pid not in started:
+            continue
+        info = started.pop(pid)
+        info.update(
+            wall=time.monotonic() - info["start"],
+            cpu=usage.ru_utime + usage.ru_stime,
+            load1=_load(),
+            rc=os.waitstatus_to_exitcode(status),
+        )
+        print(
+            f"== {info['name']}: rc={info['rc']} {info['wall']:.0f} s wall,"
+            f" {info['cpu']:.0f} s CPU (load {info['load1']:.1f})",
+            flush=True,
+        )
+        results.append(info)
+    order = [name for name, _ in stages]
+    return sorted(results, key=lambda r: order.index(r["name"]))
+
+
+def summary(results: list[dict], total: float) -> str:
+    """The table printed at the end."""
+    lines = [f"{'stage':<14}{'rc':>4}{'wall s':>9}{'CPU s':>9}{'load':>13}"]
+    for r in results:
+        load = f"{r['load0']:.1f}->{r['load1']:.1f}"
+        lines.append(f"{r['name']:<14}{r['rc']:>4}{r['wall']:>9.1f}{r['cpu']:>9.1f}{load:>13}")
+    cpu = sum(r["cpu"] for r in results)
+    lines.append(f"{'total':<14}{'':>4}{total:>9.0f}{cpu:>9.0f}   on {os.cpu_count()} cores")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("stages", nargs="+", help="NAME=COMMAND")
+    parser.add_argument("--together", nargs="+", default=[], help="stage names run at once")
+    args = parser.parse_args(argv)
+    stages = []
+    for item in args.stages:
+        name, sep, command = item.partition("=")
+        if not sep or not command:
+            parser.error(f"expected NAME=COMMAND, got {shlex.quote(item)}")
+        stages.append((name, command))
+    unknown = set(args.together) - {name for name, _ in stages}
+    if unknown:
+        parser.error(f"--together names no stage: {sorted(unknown)}")
+    groups: list[list[tuple[str, str]]] = []
+    for stage in stages:
+        if stage[0] in args.together and groups and groups[-1][0][0] in args.together:
+            groups[-1].append(stage)
+        else:
+            groups.append([stage])
+    start, results = time.monotonic(), []
+    for group in groups:
+        results += run_group(group)
+        if any(r["rc"] != 0 for r in results):
+            break
+    print(summary(results, time.monotonic() - start), flush=True)
+    return 1 if any(r["rc"] != 0 for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
