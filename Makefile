@@ -23,12 +23,17 @@ install: $(VENV)/.installed  ## create .venv and install the project with its de
 run: install  ## execute every notebook headless into build/ (+ HTML) and print a table
 	$(PY) -u tools/notebooks.py run $(NB)
 
-test: install  ## lint, unit tests, then nbval on every notebook
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) tools/notebooks.py check
-	$(PY) -m pytest tests -n 2 --dist loadfile
-	$(PY) -m pytest $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider
+# `make test`'s stages (tools/stages.py prints each one's wall-clock and CPU seconds). The unit
+# tests (end-to-end grading first: it is the longest) and nbval run at the same time, two
+# workers each, so both cores stay busy until the end.
+UNIT := -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder -p no:cacheprovider
+test: install  ## lint, unit tests with end-to-end grading, and nbval on every notebook (timed)
+	$(PY) tools/stages.py \
+	  "lint=$(PY) -m ruff check . && $(PY) -m ruff format --check ." \
+	  "notebooks=$(PY) tools/notebooks.py check" \
+	  "unit=$(PY) $(UNIT)" \
+	  "nbval=$(PY) -m pytest $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider" \
+	  --together unit nbval
 
 lint: install
 	$(PY) -m ruff check .
@@ -44,12 +49,13 @@ notebooks: install  ## rebuild notebooks from notebooks/src and execute them in 
 student: install  ## write student versions (solutions removed, outputs cleared) to student/
 	$(PY) tools/course.py student
 
-release: install  ## an nbgrader course directory in course/ (source/ and release/ per notebook)
+release: install  ## an nbgrader course directory in course/; grades the solution once (timeouts)
 	$(PY) tools/course.py release --course course
 
-autograde: install  ## grade SUBMISSIONS=dir (one folder per student) with nbgrader; prints scores
+autograde: install  ## grade SUBMISSIONS=dir (one folder per student), sandboxed; prints scores
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make autograde SUBMISSIONS=path/to/submissions"; exit 2)
-	$(PY) tools/course.py autograde "$(SUBMISSIONS)" --course course --csv course/scores.csv
+	$(PY) tools/course.py autograde "$(SUBMISSIONS)" --course course --csv course/scores.csv \
+	  --workers $(or $(WORKERS),1)
 
 lab: install  ## JupyterLab on the notebooks, with this project's kernel
 	$(PY) -m ipykernel install --user --name special-applications --display-name "Special applications (.venv)"

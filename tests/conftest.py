@@ -69,3 +69,14 @@ def online(monkeypatch):
     """Pretend to be an online user's machine (the test suite itself runs with CI set)."""
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("WORKBOOK_OFFLINE", raising=False)
+
+
+# The longest test files first (make test runs with --no-loadscope-reorder, so xdist hands out
+# files in this order): the end-to-end grading takes about as long as all the others together.
+FIRST = ("test_grading_e2e.py", "test_grading_sandbox.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put `FIRST` ahead of the other test files, keeping every file's own order."""
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))

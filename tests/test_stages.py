@@ -54,3 +54,11 @@ def test_stages_named_together_run_at_the_same_time(tmp_path):
 def test_bad_arguments_are_usage_errors():
     assert run("no-equals-sign").returncode == 2
     assert run("a=true", "--together", "z").returncode == 2
+
+
+def test_cpu_of_processes_nobody_waits_for_is_sampled():
+    # the busy child's parent execs `sleep`, which never waits for it: wait4 cannot see it
+    busy = f"{sys.executable} -c 'sum(i * i for i in range(30_000_000))'"
+    result = run(f'orphan=sh -c "{busy} & exec sleep 4"')
+    row = next(line for line in result.stdout.splitlines() if line.startswith("orphan "))
+    assert float(row.split()[3]) > 0.3, result.stdout

@@ -568,6 +568,10 @@ def measure_solution(
             }
             with atomic_open(timings / f"{name}.json", "w") as handle:
                 json.dump(record, handle, indent=1)
+    for row in rows:  # the release check is what measures the timeouts
+        row["notes"] = "; ".join(
+            n for n in row["notes"].split("; ") if n and "release unmeasured" not in n
+        )
     unsandboxed = "WITHOUT the sandbox"
     bad = [
         r

@@ -273,9 +273,10 @@ class Guard:
     def _legit_addition(self, module, key, value) -> bool:
         if key in VOLATILE_NAMES:
             return True
-        submodule = sys.modules.get(f"{module.__name__}.{key}")
-        if isinstance(value, types.ModuleType) and submodule is value:
-            return True  # importing a submodule binds it in its package
+        name = f"{module.__name__}.{key}"
+        if isinstance(value, types.ModuleType) and value.__name__ == name:
+            snap = self.snapshots.get(name)  # importing a submodule binds it in its package
+            return snap.module is value if snap else sys.modules.get(name) is value
         # a lazy re-export (PEP 562 __getattr__ caching): the same object, pristine elsewhere
         return any(s.names.get(key, _MISSING) is value for s in self.snapshots.values())
 

@@ -177,7 +177,9 @@ def bwrap_argv(
     """
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
     args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL"]
-    args += ["--die-with-parent", "--new-session", "--clearenv"]
+    # the kernel is the namespace's pid 1: when it exits everything it started is killed, and
+    # its CPU time is accounted to its parent like any child's (bwrap's own init loses it)
+    args += ["--die-with-parent", "--new-session", "--clearenv", "--as-pid-1"]
     args += ["--ro-bind", "/usr", "/usr", *_root_links(), *_etc_files()]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for path in readonly_paths():
