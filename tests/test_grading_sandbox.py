@@ -32,16 +32,16 @@ SECRET = "WORKBOOK_TEST_SECRET"
 class Kernel:
     """A grading kernel and a blocking client: ``run(code)`` returns (stdout, error name)."""
 
-    def __init__(self, course: Path, workdir: Path, runtime: Path):
+    def __init__(self, course: Path, workdir: Path, runtime: Path, mode: str = "bwrap"):
         from jupyter_client.kernelspec import KernelSpecManager
         from jupyter_client.manager import KernelManager
 
         manifest = course / "grading" / "manifest.json"
         manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps(sandbox.package_manifest()))
         runtime.mkdir(parents=True, exist_ok=True)
         runtime.chmod(0o700)
-        manifest.write_text(json.dumps(sandbox.package_manifest()))
-        specs = sandbox.write_kernelspec(course / "grading", "bwrap", manifest).parent
+        specs = sandbox.write_kernelspec(course / "grading", mode, manifest).parent
         self.km = KernelManager(
             kernel_name="workbook-grading",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
@@ -355,3 +355,54 @@ def test_test_imports_follow_the_last_binding():
         ),
     ]
     assert nbgrader_plugins.test_imports(nb) == {"t1": ["import nst_utils", "import numpy as np"]}
+
+
+def test_the_sandbox_dies_with_its_parent(tmp_path):
+    """The launcher, as nbgrader starts it; when nbgrader is killed, nothing stays behind."""
+    import signal
+    import subprocess
+    import time
+
+    runtime = tmp_path / "rt"
+    runtime.mkdir(mode=0o700)
+    (runtime / "k.json").write_text("{}")
+    manifest = tmp_path / "m.json"
+    manifest.write_text("{}")
+    marker = "876.543"
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'tools')!r})\n"
+        "from grading import sandbox\n"
+        f"sandbox.kernel_command = lambda args: ['sleep', {marker!r}]\n"
+        f"sandbox.main(['-f', {str(runtime / 'k.json')!r}])\n"
+    )
+    script = tmp_path / "grader.py"  # stands for nbgrader: starts the launcher, waits
+    start = f"subprocess.run([sys.executable, {str(launcher)!r}])"
+    script.write_text(f"import subprocess, sys\n{start}\n")
+    env = dict(os.environ, WORKBOOK_GRADING_MODE="bwrap", WORKBOOK_GRADING_MANIFEST=str(manifest))
+    grader = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env)
+    for _ in range(150):
+        if _running(marker):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the sandboxed command did not start")
+    os.kill(grader.pid, signal.SIGKILL)  # the grader dies: its sandbox must not outlive it
+    grader.wait()
+    time.sleep(2)
+    assert not _running(marker)
+
+
+def _running(marker: str) -> list[Path]:
+    return [p for p in Path("/proc").iterdir() if p.name.isdigit() and marker in _cmdline(p)]
+
+
+def test_the_unsandboxed_fallback_still_guards_but_sees_everything(layout):
+    course = layout["course"] / "fallback"
+    k = Kernel(course, layout["workdir"], layout["runtime"] / "fallback", mode="none")
+    try:
+        assert k.value("type(__workbook_guard__).__name__") == "Guard"
+        gradebook = layout["course"] / "gradebook.db"
+        assert k.value(f"open({str(gradebook)!r}).read()") == "grades"  # hence every row flagged
+    finally:
+        k.close()

@@ -181,3 +181,20 @@ def test_without_a_report_no_test_is_trusted(tmp_path):
         nb, saved = _verdict(tmp_path, text)
         assert all(c.outputs and c.outputs[-1]["output_type"] == "error" for c in nb.cells)
         assert any("no report from the grading guard" in e["detail"] for e in saved["events"])
+
+
+def test_a_job_past_its_deadline_is_killed_with_everything_it_started(tmp_path):
+    marker = "654.321"
+    command = ["sh", "-c", f"sleep {marker} & echo started; wait"]
+    env = {"PATH": "/usr/bin:/bin"}
+    returncode, log = course_tools.run_with_deadline(command, tmp_path, env, 2)
+    assert returncode is None and "started" in log
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and marker in _cmd(p)]
+    assert course_tools.run_with_deadline(["true"], tmp_path, env, 30)[0] == 0
+
+
+def _cmd(path: Path) -> str:
+    try:
+        return (path / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""

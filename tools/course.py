@@ -347,6 +347,31 @@ def _report_path(course: Path, student_id: str, assignment: str) -> Path:
     return course / "grading" / "reports" / student_id / assignment / f"{assignment}.json"
 
 
+def run_with_deadline(
+    command: list[str], cwd: Path, env: dict, deadline: float | None
+) -> tuple[int | None, str]:
+    """Run ``command`` in a process group of its own; kill the group at ``deadline`` seconds.
+
+    Returns ``(exit status, output)``, or ``(None, output so far)`` when it was killed.
+    """
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        log, _ = process.communicate(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # a grading kernel dies with its parent
+        log, _ = process.communicate()
+        return None, log or ""
+    return process.returncode, log
+
+
 def _grade_one(course: Path, assignment: str, student_id: str, mode: str) -> str | None:
     """Autograde one submission in its own process; return None, or why it was not graded."""
     report = _report_path(course, student_id, assignment)
@@ -356,27 +381,15 @@ def _grade_one(course: Path, assignment: str, student_id: str, mode: str) -> str
     command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student"]
     command += [student_id, "--force", "--log-level=WARN"]
     try:
-        process = subprocess.Popen(
-            command,
-            cwd=course,
-            env=_env(course, runtime),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            log, _ = process.communicate(timeout=deadline)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            return f"grading ran past its {deadline:.0f} s limit and was stopped"
+        returncode, log = run_with_deadline(command, course, _env(course, runtime), deadline)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
+    if returncode is None:
+        return f"grading ran past its {deadline:.0f} s limit and was stopped"
     sys.stdout.write(_quiet(log))
-    if process.returncode != 0 or not report.exists():
+    if returncode != 0 or not report.exists():
         lines = [line for line in log.splitlines() if line.strip()]
-        return "nbgrader failed: " + (lines[-1][:200] if lines else f"exit {process.returncode}")
+        return "nbgrader failed: " + (lines[-1][:200] if lines else f"exit {returncode}")
     data = json.loads(report.read_text())
     data["events"] += _sweep(course / "autograded" / student_id / assignment)
     data["sandbox"] = mode

@@ -226,6 +226,24 @@ def probe(bwrap: str | None = None) -> str | None:
     return None
 
 
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL us when our parent (nbgrader) dies; kept across ``exec``.
+
+    bubblewrap's ``--die-with-parent`` kills the sandboxed command when bwrap dies, but bwrap
+    itself outlives a killed grader; with this, a grading job stopped at its deadline takes
+    its kernel along.
+    """
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() == 1:  # the parent died before the request: go now
+        raise SystemExit("grading sandbox: the grader is gone")
+
+
 def _limit_resources() -> None:
     """Limits inherited by the kernel: no core dumps, no file larger than `FILE_BYTES`."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -252,14 +270,20 @@ def check_runtime_dir(folder: Path) -> None:
         )
 
 
+def kernel_command(kernel_args: list[str]) -> list[str]:
+    """What runs in the sandbox: `grading.kernel` with ipykernel's arguments."""
+    return [sys.executable, str(ROOT / "tools" / "grading" / "kernel.py"), *kernel_args]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Exec the grading kernel, sandboxed or not as ``WORKBOOK_GRADING_MODE`` says."""
     argv = sys.argv[1:] if argv is None else argv
     connection, kernel_args = _parse(argv)
     mode = os.environ.get("WORKBOOK_GRADING_MODE", "bwrap")
     manifest = Path(os.environ["WORKBOOK_GRADING_MANIFEST"])
-    command = [sys.executable, str(ROOT / "tools" / "grading" / "kernel.py"), *kernel_args]
+    command = kernel_command(kernel_args)
     _limit_resources()
+    _die_with_parent()
     if mode == "none":  # the honest fallback: same kernel and guard, no isolation
         env = dict(os.environ, WORKBOOK_OFFLINE="1", WORKBOOK_GRADING_MANIFEST=str(manifest))
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tools")])
