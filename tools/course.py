@@ -400,7 +400,7 @@ def _grade_one(course: Path, assignment: str, student_id: str, mode: str) -> str
 
 def _quiet(log: str) -> str:
     """nbgrader's log without the lines every run prints."""
-    noise = ("Kernel is running over", "jupyter_client", "Timeout waiting for execute")
+    noise = ("Kernel is running over", "jupyter_client", "Timeout waiting", "Interrupting kernel")
     return "".join(line for line in log.splitlines(True) if not any(n in line for n in noise))
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_core.paths import jupyter_runtime_dir
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -307,6 +307,9 @@ class GuardedExecute(Execute):
         start = time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError as error:  # the reply came (interrupted), the output did not
+            self._timed_out = True
+            cell.outputs.append(_error_output("CellTimeoutError", str(error).splitlines()[0]))
         except DeadKernelError as error:
             self._stopped = f"the kernel died in cell {index} ({error}); later cells did not run"
             cell.outputs.append(_error_output("DeadKernelError", self._stopped))
