@@ -62,3 +62,12 @@ def test_cpu_of_processes_nobody_waits_for_is_sampled():
     result = run(f'orphan=sh -c "{busy} & exec sleep 4"')
     row = next(line for line in result.stdout.splitlines() if line.startswith("orphan "))
     assert float(row.split()[3]) > 0.3, result.stdout
+
+
+def test_output_of_stages_run_together_does_not_interleave():
+    lines = "for i in 1 2 3; do echo {0}$i; sleep 0.2; done"
+    result = run(f"a={lines.format('a')}", f"b={lines.format('b')}", "--together", "a", "b")
+    out = result.stdout.splitlines()
+    for name in ("a", "b"):
+        start = out.index(f"---- output of {name} ----")
+        assert out[start + 1 : start + 4] == [f"{name}1", f"{name}2", f"{name}3"]

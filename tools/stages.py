@@ -6,7 +6,8 @@ Usage::
     python tools/stages.py "unit=pytest tests" "nbval=pytest --nbval ..." --together unit nbval
 
 Stages run one after the other in the order given; adjacent stages named after
-``--together`` run at the same time. The run stops after
+``--together`` run at the same time (each one's output is printed whole when it ends, so the
+two do not interleave). The run stops after
 the first stage (or group) that fails. The summary gives, per stage, its wall-clock seconds,
 its CPU seconds (user + system of the stage and everything it started, from ``wait4``) and
 the 1-minute load average when it started and ended. On a shared machine the wall clock
@@ -27,6 +28,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -86,9 +88,12 @@ def _load() -> float:
 def run_group(stages: list[tuple[str, str]]) -> list[dict]:
     """Start ``stages`` together; wait for all; return one result dict per stage."""
     started = {}
+    together = len(stages) > 1
     for name, command in stages:
         print(f"== {name}: {command}  (load {_load():.1f})", flush=True)
-        process = subprocess.Popen(command, shell=True)
+        # stages run together write to a file each, printed whole when the stage ends
+        log = tempfile.TemporaryFile("w+") if together else None
+        process = subprocess.Popen(command, shell=True, stdout=log, stderr=log)
         sampler = CpuSampler(process.pid)
         sampler.start()
         started[process.pid] = {
@@ -96,6 +101,7 @@ def run_group(stages: list[tuple[str, str]]) -> list[dict]:
             "start": time.monotonic(),
             "load0": _load(),
             "sampler": sampler,
+            "log": log,
         }
     results = []
     while started:
@@ -105,6 +111,12 @@ def run_group(stages: list[tuple[str, str]]) -> list[dict]:
         info = started.pop(pid)
         sampler = info.pop("sampler")
         sampler.done.set()
+        log = info.pop("log")
+        if log is not None:
+            log.seek(0)
+            print(f"---- output of {info['name']} ----", flush=True)
+            sys.stdout.write(log.read())
+            log.close()
         info.update(
             wall=time.monotonic() - info["start"],
             cpu=max(usage.ru_utime + usage.ru_stime, sampler.seconds),
