@@ -183,14 +183,43 @@ def test_without_a_report_no_test_is_trusted(tmp_path):
         assert any("no report from the grading guard" in e["detail"] for e in saved["events"])
 
 
-def test_a_job_past_its_deadline_is_killed_with_everything_it_started(tmp_path):
+def _fake_worker(tmp_path, body: str) -> course_tools.GradingWorker:
+    worker = course_tools.GradingWorker(tmp_path)
+    script = tmp_path / "fake_worker.py"
+    script.write_text(f"import json, subprocess, sys, time\nREPLY = {course_tools.REPLY!r}\n{body}")
+    worker.command = [sys.executable, str(script)]
+    return worker
+
+
+def test_a_worker_past_its_deadline_is_killed_with_everything_it_started(tmp_path):
     marker = "654.321"
-    command = ["sh", "-c", f"sleep {marker} & echo started; wait"]
-    env = {"PATH": "/usr/bin:/bin"}
-    returncode, log = course_tools.run_with_deadline(command, tmp_path, env, 2)
-    assert returncode is None and "started" in log
+    hang = (
+        "for line in sys.stdin:\n"
+        f"    subprocess.Popen(['sleep', {marker!r}])\n"
+        "    print('working', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    worker = _fake_worker(tmp_path, hang)
+    success, log = worker.grade("01_x", "ann", deadline=3)
+    assert success is None and "working" in log
+    assert worker.process is None
     assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and marker in _cmd(p)]
-    assert course_tools.run_with_deadline(["true"], tmp_path, env, 30)[0] == 0
+
+
+def test_a_worker_grades_one_submission_after_another(tmp_path):
+    answer = (
+        "for line in sys.stdin:\n"
+        "    request = json.loads(line)\n"
+        "    print('log of', request['student'])\n"
+        "    print(REPLY + json.dumps({'success': request['student'] == 'ann'}), flush=True)\n"
+    )
+    worker = _fake_worker(tmp_path, answer)
+    assert worker.grade("01_x", "ann", deadline=60) == (True, "log of ann\n")
+    first = worker.process.pid
+    assert worker.grade("01_x", "bob", deadline=60) == (False, "log of bob\n")
+    assert worker.process.pid == first  # the same process, no new start-up
+    worker.stop(kill=False)
+    assert worker.process is None
 
 
 def _cmd(path: Path) -> str:

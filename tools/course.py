@@ -36,11 +36,13 @@ import argparse
 import csv
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from grading import sandbox  # noqa: E402
+from grading.worker import REPLY  # noqa: E402
 
 from workbook.atomic import atomic_open  # noqa: E402
 
@@ -347,49 +350,98 @@ def _report_path(course: Path, student_id: str, assignment: str) -> Path:
     return course / "grading" / "reports" / student_id / assignment / f"{assignment}.json"
 
 
-def run_with_deadline(
-    command: list[str], cwd: Path, env: dict, deadline: float | None
-) -> tuple[int | None, str]:
-    """Run ``command`` in a process group of its own; kill the group at ``deadline`` seconds.
+class GradingWorker:
+    """One long-lived nbgrader process (`grading.worker`): grades submissions one at a time.
 
-    Returns ``(exit status, output)``, or ``(None, output so far)`` when it was killed.
+    `grade` sends a request and waits for the reply at most ``deadline`` seconds; past it, the
+    worker's whole process group is killed (the kernel dies with it) and a fresh worker is
+    started for the next submission.
     """
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        log, _ = process.communicate(timeout=deadline)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # a grading kernel dies with its parent
-        log, _ = process.communicate()
-        return None, log or ""
-    return process.returncode, log
+
+    def __init__(self, course: Path):
+        self.course = course
+        self.command = [sys.executable, str(ROOT / "tools" / "grading" / "worker.py"), str(course)]
+        self.process: subprocess.Popen | None = None
+        self.lines: queue.Queue = queue.Queue()
+
+    def _start(self) -> None:
+        self.lines = queue.Queue()
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.course,
+            env=_env(self.course),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        lines, stdout = self.lines, self.process.stdout
+        threading.Thread(target=lambda: _pump(stdout, lines), daemon=True).start()
+
+    def grade(self, assignment: str, student_id: str, deadline: float | None):
+        """Autograde one submission; return (True/False: nbgrader's success, or None: killed
+        at the deadline; nbgrader's log)."""
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        runtime = tempfile.mkdtemp(prefix="wbk-")  # short: it holds the kernel's socket files
+        request = {"assignment": assignment, "student": student_id, "runtime": runtime}
+        log: list[str] = []
+        end = None if deadline is None else time.monotonic() + deadline
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            while True:
+                left = None if end is None else max(0.0, end - time.monotonic())
+                try:
+                    line = self.lines.get(timeout=left)
+                except queue.Empty:
+                    self.stop()
+                    return None, "".join(log)
+                if line is None:  # the worker died
+                    self.process = None
+                    return False, "".join(log)
+                if line.startswith(REPLY):
+                    return json.loads(line[len(REPLY) :])["success"], "".join(log)
+                log.append(line)
+        except BrokenPipeError:
+            self.process = None
+            return False, "".join(log)
+        finally:
+            shutil.rmtree(runtime, ignore_errors=True)
+
+    def stop(self, kill: bool = True) -> None:
+        """End the worker: kill its process group, or let it finish (``kill=False``)."""
+        if self.process is None:
+            return
+        if kill:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        else:
+            self.process.stdin.close()
+        self.process.wait()
+        self.process = None
 
 
-def _grade_one(course: Path, assignment: str, student_id: str, mode: str) -> str | None:
-    """Autograde one submission in its own process; return None, or why it was not graded."""
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _grade_one(
+    worker: GradingWorker, course: Path, assignment: str, student_id: str, mode: str
+) -> str | None:
+    """Autograde one submission with ``worker``; return None, or why it was not graded."""
     report = _report_path(course, student_id, assignment)
     report.unlink(missing_ok=True)
     deadline = _job_deadline(course, assignment)
-    runtime = tempfile.mkdtemp(prefix="wbk-")  # short: it holds the kernel's socket files
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student"]
-    command += [student_id, "--force", "--log-level=WARN"]
-    try:
-        returncode, log = run_with_deadline(command, course, _env(course, runtime), deadline)
-    finally:
-        shutil.rmtree(runtime, ignore_errors=True)
-    if returncode is None:
+    success, log = worker.grade(assignment, student_id, deadline)
+    if success is None:
         return f"grading ran past its {deadline:.0f} s limit and was stopped"
     sys.stdout.write(_quiet(log))
-    if returncode != 0 or not report.exists():
-        lines = [line for line in log.splitlines() if line.strip()]
-        return "nbgrader failed: " + (lines[-1][:200] if lines else f"exit {returncode}")
+    if not success or not report.exists():
+        lines = [line for line in log.splitlines() if line.strip() and "Traceback" not in line]
+        return "nbgrader failed: " + (lines[-1][:200] if lines else "no log")
     data = json.loads(report.read_text())
     data["events"] += _sweep(course / "autograded" / student_id / assignment)
     data["sandbox"] = mode
@@ -401,7 +453,8 @@ def _grade_one(course: Path, assignment: str, student_id: str, mode: str) -> str
 def _quiet(log: str) -> str:
     """nbgrader's log without the lines every run prints."""
     noise = ("Kernel is running over", "jupyter_client", "Timeout waiting", "Interrupting kernel")
-    return "".join(line for line in log.splitlines(True) if not any(n in line for n in noise))
+    kept = [line for line in log.splitlines(True) if not any(n in line for n in noise)]
+    return "".join(line for line in kept if not line.startswith(("[INFO]", "[DEBUG]")))
 
 
 def _error_row(student_id: str, notebook: str, why: str, course: Path | None = None) -> dict:
@@ -495,8 +548,9 @@ def autograde(
 ) -> list[dict]:
     """Release (if needed), collect ``submissions``, autograde them and return the score rows.
 
-    Every submission is graded in its own nbgrader process, ``workers`` at a time; one that
-    cannot be graded gets an error row and the others are still graded.
+    Submissions are graded ``workers`` at a time, each by a long-lived nbgrader process
+    (`GradingWorker`), each in its own kernel; one that cannot be graded, or overruns its
+    deadline, gets an error row and the others are still graded.
     """
     if not (course / "source").is_dir():
         release(course)
@@ -505,14 +559,27 @@ def autograde(
     found, errors = collect(course, submissions)
     jobs = [(a, s) for a, students in found.items() for s in students]
 
-    def run(job):
-        return job, _grade_one(course, job[0], job[1], mode)
+    idle: queue.Queue = queue.Queue()
+    pool_size = max(1, min(workers, len(jobs)))
+    for _ in range(pool_size):
+        idle.put(GradingWorker(course))
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for (assignment, student_id), why in pool.map(run, jobs):
-            if why:
-                _forget(course, assignment, student_id)
-                errors.append(_error_row(student_id, assignment, why, course))
+    def run(job):
+        worker = idle.get()
+        try:
+            return job, _grade_one(worker, course, job[0], job[1], mode)
+        finally:
+            idle.put(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=pool_size) as pool:
+            for (assignment, student_id), why in pool.map(run, jobs):
+                if why:
+                    _forget(course, assignment, student_id)
+                    errors.append(_error_row(student_id, assignment, why, course))
+    finally:
+        while not idle.empty():
+            idle.get().stop(kill=False)
     rows = [r for r in scores(course) if (r["student"], r["notebook"]) not in _keys(errors)]
     if sandbox.package_manifest() != before:  # only possible without the sandbox
         for row in rows:
