@@ -218,6 +218,10 @@ ATTACKS = {
         "import builtins; builtins.abs = lambda x: 0",
         "builtins.abs was replaced",
     ),
+    "builtin shadowed in a check module": (
+        "import numpy, fr_utils.checks.nb01 as m; m.all = numpy.all",
+        "fr_utils.checks.nb01.all was added",
+    ),
     "class attribute patched": (
         "import workbook.checking as w; w.CheckFailed.__init__ = lambda self, *a: None",
         "workbook.checking.CheckFailed.__init__ was changed",

@@ -277,8 +277,13 @@ class Guard:
         if isinstance(value, types.ModuleType) and value.__name__ == name:
             snap = self.snapshots.get(name)  # importing a submodule binds it in its package
             return snap.module is value if snap else sys.modules.get(name) is value
-        # a lazy re-export (PEP 562 __getattr__ caching): the same object, pristine elsewhere
-        return any(s.names.get(key, _MISSING) is value for s in self.snapshots.values())
+        # a lazy re-export, cached by a PEP 562 module __getattr__: the same object as in a
+        # module it re-exports from (not any same-named object: that could shadow a builtin)
+        pristine = self.snapshots[module.__name__].names  # not the module: it may be patched
+        if not callable(pristine.get("__getattr__")):
+            return False
+        sources = [s for n, s in self.snapshots.items() if n != module.__name__]
+        return any(s.names.get(key, _MISSING) is value for s in sources)
 
     def _legit_change(self, module, key, old, new) -> bool:
         if key in VOLATILE_NAMES or (module.__name__, key) in LAZY_GLOBALS:
