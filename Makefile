@@ -10,7 +10,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval $(NOTEBOOKS) --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: install run test lint format notebooks student release autograde lab bench data clean
+.PHONY: install run test lint format notebooks student release autograde lab book bench data clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -60,6 +60,9 @@ autograde: install  ## grade SUBMISSIONS=dir (one folder per student), sandboxed
 lab: install  ## JupyterLab on the notebooks, with this project's kernel
 	$(PY) -m ipykernel install --user --name special-applications --display-name "Special applications (.venv)"
 	cd notebooks && ../$(VENV)/bin/jupyter lab
+
+book: install  ## the course website (Jupyter Book) from the committed notebooks into build/book/html
+	$(PY) tools/book.py build
 
 bench: install  ## speed and memory benchmarks (ratios against reference implementations)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,12 +1,18 @@
-"""Face encoding speed and memory: our Keras port of dlib's ResNet vs dlib itself.
+"""Face encoding speed and memory: our pipeline vs dlib's own, step by step.
 
-    python benchmarks/bench_encode.py [--dlib-python /path/to/python-with-dlib]
+    python benchmarks/bench_encode.py [--dlib-python /path/to/python-with-dlib] [--reps 10]
 
-Prints faces/s for aligned 150x150 chips at batch 1 and 32, the cost of detection +
-alignment per photo (MTCNN + similarity warp, reported separately), the peak RSS of a
-fresh process that loads the encoder and encodes one batch of 32, and, when ``dlib``
-is importable here or through ``--dlib-python``, dlib's own speed on the same chips.
-Timings are wall-clock medians; on a shared machine they are inflated by other load.
+Prints faces/s for aligned 150x150 chips at batch 1 and 32, the peak RSS of a fresh
+process that loads the encoder and encodes one batch of 32, and, when ``dlib`` is
+importable here or through ``--dlib-python``, dlib's own speed on the same chips.
+
+Then, per photo, the cost of each step of the two pipelines side by side (ms, median):
+detection (ours: MTCNN with its five landmarks; dlib: the HOG detector, upsampled once
+below 1024 pixels as ``face_recognition`` does), landmarks (dlib: the 5-point shape
+predictor; ours: a placeholder row until the shape predictors land, MTCNN's landmarks come
+with the detection), chip (our similarity warp vs ``get_face_chip``), encoding (one chip,
+plain and with 10 jitters), and the whole ``img_to_encoding``. The load average is
+printed: timings are wall-clock medians, inflated by other work on a shared machine.
 """
 
 from __future__ import annotations
@@ -96,31 +102,101 @@ def time_dlib(python: str, chips, reps1: int, reps32: int) -> dict | None:
     return {int(k): v for k, v in json.loads(done.stdout).items()}
 
 
-def time_detection(reps: int) -> list[tuple[str, tuple, float]]:
+PHOTOS = (
+    "faces/lfw/George_W_Bush/George_W_Bush_0001.jpg",
+    "faces/public_domain/Barack_Obama/obama_official_portrait_2012.jpg",
+    "faces/public_domain/Barack_Obama/obama_blue_room_2010.jpg",
+)
+JITTERS = 10
+
+
+def median_ms(step, reps: int) -> float:
+    """Median wall-clock milliseconds of ``step()`` over ``reps`` calls (after one warm-up)."""
+    step()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def time_our_pipeline(photo: np.ndarray, encoder, reps: int) -> dict:
+    """Per-step milliseconds of our pipeline on one photo."""
     import fr_utils
     from fr_utils.alignment import extract_chip
     from fr_utils.detection import detect_faces
+    from fr_utils.faces import select_subject
+
+    face = select_subject(detect_faces(photo), photo.shape, ambiguous="ignore")
+    chip, _ = extract_chip(photo, face.landmarks)
+    return {
+        "detection": median_ms(lambda: detect_faces(photo), reps),
+        "landmarks": None,  # MTCNN's five points come with the detection
+        "chip": median_ms(lambda: extract_chip(photo, face.landmarks), reps),
+        "encoding": median_ms(lambda: encoder.encode(chip[None]), reps),
+        f"encoding, {JITTERS} jitters": median_ms(
+            lambda: encoder.encode(chip[None], num_jitters=JITTERS), max(2, reps // 3)
+        ),
+        "img_to_encoding": median_ms(
+            lambda: fr_utils.img_to_encoding(photo, encoder, ambiguous="ignore"), reps
+        ),
+    }
+
+
+def time_dlib_pipeline(photo: np.ndarray, reps: int) -> dict | None:
+    """Per-step milliseconds of dlib's own pipeline on one photo (None without dlib)."""
+    from fr_utils.lfw.evaluate import _dlib_models, dlib_available
+
+    if not dlib_available():
+        return None
+    import dlib
+
+    detector, predictor, model = _dlib_models()
+    upsample = 1 if max(photo.shape[:2]) < 1024 else 0
+    boxes = detector(photo, upsample)
+    if not boxes:
+        return None
+    shape = predictor(photo, boxes[0])
+    chip = dlib.get_face_chip(photo, shape, 150, 0.25)
+
+    def whole():
+        found = detector(photo, upsample)
+        points = predictor(photo, found[0])
+        model.compute_face_descriptor(dlib.get_face_chip(photo, points, 150, 0.25))
+
+    return {
+        "detection": median_ms(lambda: detector(photo, upsample), reps),
+        "landmarks": median_ms(lambda: predictor(photo, boxes[0]), reps),
+        "chip": median_ms(lambda: dlib.get_face_chip(photo, shape, 150, 0.25), reps),
+        "encoding": median_ms(lambda: model.compute_face_descriptor(chip), reps),
+        f"encoding, {JITTERS} jitters": median_ms(
+            lambda: model.compute_face_descriptor(chip, JITTERS), max(2, reps // 3)
+        ),
+        "img_to_encoding": median_ms(whole, reps),
+        "upsample": upsample,
+    }
+
+
+def print_pipelines(encoder, reps: int) -> None:
+    import fr_utils
     from workbook import data_path
 
-    photos = [
-        data_path("faces/lfw/George_W_Bush/George_W_Bush_0001.jpg"),
-        data_path("faces/public_domain/Barack_Obama/obama_official_portrait_2012.jpg"),
-        data_path("faces/public_domain/Barack_Obama/obama_blue_room_2010.jpg"),
-    ]
-    rows = []
-    for path in photos:
-        photo = fr_utils.load_image(path)
-        detect_faces(photo)  # warm-up
-        detect_t, align_t = [], []
-        for _ in range(reps):
-            start = time.perf_counter()
-            face = detect_faces(photo)[0]
-            middle = time.perf_counter()
-            extract_chip(photo, face.landmarks)
-            detect_t.append(middle - start)
-            align_t.append(time.perf_counter() - middle)
-        rows.append((path.name, photo.shape[:2], np.median(detect_t), np.median(align_t)))
-    return rows
+    print("\nPer photo, step by step (ms, median): ours vs dlib's own pipeline")
+    for name in PHOTOS:
+        photo = fr_utils.load_image(data_path(name))
+        ours = time_our_pipeline(photo, encoder, reps)
+        theirs = time_dlib_pipeline(photo, reps)
+        note = f", dlib HOG upsample {theirs['upsample']}" if theirs else ", dlib n/a"
+        print(f"\n{Path(name).name} ({photo.shape[1]}x{photo.shape[0]}{note})")
+        print(f"  {'step':<24} {'ours':>9} {'dlib':>9}")
+        for step, value in ours.items():
+            mine = "later*" if value is None else f"{value:.1f}"
+            other = theirs.get(step) if theirs else None
+            other = "n/a" if other is None else f"{other:.1f}"
+            print(f"  {step:<24} {mine:>9} {other:>9}")
+    print("\n* placeholder: MTCNN's five landmarks come with our detection; the shape predictors")
+    print("  (fr_utils.models.shape_predictor) will fill this row.")
 
 
 def main() -> None:
@@ -149,7 +225,8 @@ def main() -> None:
         pass
     reference = time_dlib(dlib_python, chips, 4 * args.reps, args.reps) if dlib_python else None
 
-    print(f"CPU cores: {os.cpu_count()}  (shared machine: timings include other load)")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"CPU cores: {os.cpu_count()}, load average {load} (timings include other load)")
     print("\nEncoding aligned 150x150 chips (faces/s, median of repeats)")
     print(f"{'batch':>6} {'ours (Keras)':>14} {'dlib':>10} {'ours/dlib':>10}")
     for batch in (1, 32):
@@ -159,10 +236,7 @@ def main() -> None:
         print(f"{batch:>6} {ours[batch]:>14.1f} {theirs_text} {ratio}")
     print(f"\nPeak RSS: {loaded_mb:.0f} MB after loading, {peak_mb:.0f} MB after a batch of 32")
 
-    print("\nDetection + alignment per photo (ms, median), separate from encoding")
-    print(f"{'photo':<36} {'size':>11} {'MTCNN':>8} {'align':>7}")
-    for name, (h, w), detect_s, align_s in time_detection(max(3, args.reps // 2)):
-        print(f"{name:<36} {f'{w}x{h}':>11} {1e3 * detect_s:>8.1f} {1e3 * align_s:>7.1f}")
+    print_pipelines(encoder, max(3, args.reps // 2))
 
 
 if __name__ == "__main__":

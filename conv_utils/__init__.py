@@ -4,6 +4,9 @@
 * `conv_utils.numpy_conv`: NumPy reference forward passes `conv1d` and `conv3d` (Keras layouts).
 * `conv_utils.ecg`: MIT-BIH ECG records, heartbeat segmentation and a split by time.
 * `conv_utils.shape_volumes`: a synthetic dataset of noisy 3D shapes in random poses.
+* `conv_utils.video`: a clip as a (time, y, x) volume, and 3D kernels that see motion.
+* `conv_utils.models`: the small 1D and 3D CNNs of the notebook, and their receptive field.
+* `conv_utils.plots`: the notebook's figures (one colour convention for all of them).
 * `conv_utils.checks`: the checks behind the notebook's graded cells.
 
 Shape rules are fixed in the course's CONVENTIONS.md.

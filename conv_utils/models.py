@@ -2,14 +2,15 @@
 
 Both follow the lecture's pattern: a few convolution + ReLU + max-pooling stages shrink the
 spatial axes while the number of channels grows, then global average pooling and a softmax.
-They are small on purpose so that they train on two CPU cores in well under a minute.
+They are small on purpose so that they train on a laptop CPU (the notebook times them).
+`receptive_field` tells how much of the input one unit of such a stack sees.
 """
 
 from __future__ import annotations
 
 import keras
 
-__all__ = ["build_beat_classifier", "build_shape_classifier"]
+__all__ = ["build_beat_classifier", "build_shape_classifier", "receptive_field"]
 
 
 def build_beat_classifier(length: int, n_classes: int, first_filters: int = 8) -> keras.Model:
@@ -65,3 +66,45 @@ def build_shape_classifier(size: int, n_classes: int) -> keras.Model:
         ],
         name="shape_cnn",
     )
+
+
+_CONV = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+_POOL = (
+    keras.layers.MaxPooling1D,
+    keras.layers.MaxPooling2D,
+    keras.layers.MaxPooling3D,
+    keras.layers.AveragePooling1D,
+    keras.layers.AveragePooling2D,
+    keras.layers.AveragePooling3D,
+)
+
+
+def receptive_field(model: keras.Model, axis: int = 0) -> tuple[int, int]:
+    """Return how many input positions one unit of the model's last conv/pool layer sees.
+
+    Going from the input to the output, every convolution or pooling layer with kernel ``k``
+    (dilation included) and stride ``s`` grows the field by ``(k - 1) * j`` input positions and
+    multiplies the spacing ``j`` of neighbouring units by ``s``, starting from ``r = j = 1``.
+    Adding up the kernel sizes is only right while every stride is 1. Layers without a
+    kernel (ReLU, dense, global pooling) are skipped: global pooling then combines units
+    from the whole input.
+
+    Args:
+        model: a Keras model whose conv and pooling layers are applied one after the other.
+        axis: which spatial axis (0 for the time axis of a ``Conv1D`` stack).
+
+    Returns:
+        ``(size, jump)``: the field's length in input positions, and how many positions apart
+        the fields of two neighbouring units start.
+    """
+    size, jump = 1, 1
+    for layer in model.layers:
+        if isinstance(layer, _CONV):
+            kernel = layer.dilation_rate[axis] * (layer.kernel_size[axis] - 1) + 1
+        elif isinstance(layer, _POOL):
+            kernel = layer.pool_size[axis]
+        else:
+            continue
+        size += (kernel - 1) * jump
+        jump *= layer.strides[axis]
+    return size, jump

@@ -14,7 +14,7 @@ What lives where (the path says what a module is for):
 
 * the library, what a user of face recognition calls: `fr_utils.api` (img_to_encoding,
   face_distance, verify, who_is_it), `fr_utils.faces` (a photo's faces, aligned),
-  `fr_utils.detection` (MTCNN), `fr_utils.alignment` (landmarks -> chip),
+  `fr_utils.detection` (MTCNN), `fr_utils.alignment` (landmarks -> chip, jitter),
   `fr_utils.encoder` (FaceEncoder, load_face_model), `fr_utils.metrics` (the one rule
   "same person iff d <= tau" and how tau is chosen), `fr_utils.database` (FaceDatabase),
   `fr_utils.losses` (triplet_loss), `fr_utils.cli` (``python -m fr_utils``);
@@ -31,11 +31,20 @@ from fr_utils.api import face_distance, img_to_encoding, verify, who_is_it
 from fr_utils.database import FaceDatabase
 from fr_utils.detection import DetectedFace, detect_faces
 from fr_utils.encoder import FaceEncoder, load_face_model
-from fr_utils.faces import AlignedFace, NoFaceFoundError, align_face, align_faces
+from fr_utils.faces import (
+    AlignedFace,
+    AmbiguousFaceError,
+    AmbiguousFaceWarning,
+    NoFaceFoundError,
+    align_face,
+    align_faces,
+)
 from workbook.images import load_image
 
 __all__ = [
     "AlignedFace",
+    "AmbiguousFaceError",
+    "AmbiguousFaceWarning",
     "DetectedFace",
     "FaceDatabase",
     "FaceEncoder",

@@ -16,6 +16,10 @@ interpolation.h``): a normalised mean face in [0, 1], padded as
 trained with size 150 and padding 0.25. MTCNN's five points (eye centres, nose tip,
 mouth corners) are taken from dlib's 68-point mean face: eye centres = means of points
 36-41 and 42-47, nose tip = point 30, mouth corners = points 48 and 54.
+
+`jitter_chips` makes slightly moved, turned, zoomed and mirrored copies of a chip, as
+dlib's ``jitter_image`` does (test-time augmentation: `FaceEncoder.encode` averages the
+encodings of the copies when asked for ``num_jitters``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ __all__ = [
     "MEAN_FACE_5",
     "chip_landmarks",
     "extract_chip",
+    "jitter_chips",
+    "jitter_transforms",
     "similarity_transform",
 ]
 
@@ -188,3 +194,85 @@ def _shifted(transform: np.ndarray, x0: int, y0: int) -> np.ndarray:
     shifted = transform.copy()
     shifted[:, 2] -= (x0, y0)
     return shifted
+
+
+# dlib's jitter_image (dlib/image_transforms/interpolation.h): the chip minus a 3-pixel
+# border is moved by up to 2% of its side (whole pixels), zoomed in by a factor drawn
+# from [0.97, 0.99999] (the crop is the inner square divided by it, rounded down), turned
+# by up to 3 degrees about its centre, and mirrored left-right with probability 1/2.
+_JITTER_BORDER = 3
+_JITTER_SHIFT = 0.02
+_JITTER_ZOOM = (0.97, 0.99999)
+_JITTER_DEGREES = 3.0
+
+
+def jitter_transforms(num_jitters: int, size: int = 150, seed: int = 0) -> np.ndarray:
+    """Random small similarity maps (with mirroring), drawn as dlib's ``jitter_image`` draws them.
+
+    Each map sends a pixel ``(x, y)`` of a jittered copy to the point of the original chip
+    it shows: ``original = M[:, :2] @ (x, y) + M[:, 2]``. The same ``seed`` always gives the
+    same maps, so every chip of a batch (and every call) gets the same jitters.
+
+    Args:
+        num_jitters: how many maps.
+        size: chip side in pixels.
+        seed: seed of `numpy.random.default_rng`.
+
+    Returns:
+        ``(num_jitters, 2, 3)`` float64.
+    """
+    if num_jitters < 0 or size <= 2 * _JITTER_BORDER + 1:
+        raise ValueError(f"Need num_jitters >= 0 and size > 7, got {num_jitters}, {size}")
+    rng = np.random.default_rng(seed)
+    inner = size - 2 * _JITTER_BORDER
+    centre = (2 * _JITTER_BORDER + inner) // 2  # dlib's integer centre of the inner square
+    half = (size - 1) / 2
+    maps = []
+    for _ in range(num_jitters):
+        shift = np.floor(rng.uniform(-_JITTER_SHIFT, _JITTER_SHIFT, 2) * inner + 0.5)
+        box = int(inner / rng.uniform(*_JITTER_ZOOM))
+        angle = np.deg2rad(rng.uniform(-_JITTER_DEGREES, _JITTER_DEGREES))
+        mirrored = rng.random() > 0.5
+        middle = centre + shift - box // 2 + (box - 1) / 2  # centre of the crop square
+        cos, sin = np.cos(angle), np.sin(angle)
+        linear = (box - 1) / (size - 1) * np.array([[cos, -sin], [sin, cos]])
+        if mirrored:  # x of the copy -> size - 1 - x before the map
+            linear[:, 0] *= -1
+        maps.append(np.hstack([linear, (middle - linear @ (half, half))[:, None]]))
+    return np.array(maps).reshape(num_jitters, 2, 3)
+
+
+def jitter_chips(chips, num_jitters: int, seed: int = 0) -> np.ndarray:
+    """Jittered copies of aligned chips (see `jitter_transforms`), sampled bilinearly.
+
+    Pixels that come from outside the chip are black, as in dlib.
+
+    Args:
+        chips: ``(n, size, size, 3)`` or one ``(size, size, 3)`` chip, uint8 or float RGB.
+        num_jitters: copies per chip.
+        seed: seed of the jitters (the same ``num_jitters`` maps for every chip).
+
+    Returns:
+        ``(n, num_jitters, size, size, 3)`` float32 in [0, 255].
+    """
+    chips = np.asarray(chips)
+    if chips.ndim == 3:
+        chips = chips[None]
+    if chips.ndim != 4 or chips.shape[1] != chips.shape[2] or chips.shape[3] != 3:
+        raise ValueError(f"Need square RGB chips (n, size, size, 3), got {chips.shape}")
+    size = chips.shape[1]
+    maps = jitter_transforms(num_jitters, size, seed)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    out = np.empty((len(chips), num_jitters, size, size, 3), np.float32)
+    for j, m in enumerate(maps):
+        coords_x = m[0, 0] * xs + m[0, 1] * ys + m[0, 2]
+        coords_y = m[1, 0] * xs + m[1, 1] * ys + m[1, 2]
+        for i, chip in enumerate(chips):
+            for channel in range(3):
+                out[i, j, ..., channel] = ndimage.map_coordinates(
+                    chip[..., channel].astype(np.float32),
+                    [coords_y, coords_x],
+                    order=1,
+                    cval=0.0,
+                )
+    return out

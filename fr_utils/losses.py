@@ -22,13 +22,20 @@ def triplet_loss(y_true, y_pred, alpha: float = 0.2):
 
     Args:
         y_true: ignored (Keras losses take labels first; triplets need none).
-        y_pred: ``[anchor, positive, negative]``, each an ``(m, d)`` tensor of encodings.
+        y_pred: ``[anchor, positive, negative]``, each an ``(m, d)`` batch of encodings (or one
+            ``(d,)`` encoding): tensors, NumPy arrays or nested Python lists, as the course's
+            test cell passes them; they are computed on as float32 tensors.
         alpha: margin between the positive and the negative squared distances.
 
     Returns:
         A scalar float32 tensor.
     """
-    anchor, positive, negative = y_pred[0], y_pred[1], y_pred[2]
+    anchor, positive, negative = (_as_float32(y_pred[i]) for i in range(3))
     pos_dist = ops.sum(ops.square(anchor - positive), axis=-1)
     neg_dist = ops.sum(ops.square(anchor - negative), axis=-1)
     return ops.sum(ops.maximum(pos_dist - neg_dist + alpha, 0.0))
+
+
+def _as_float32(encodings):
+    """A tensor, array or (nested) list of numbers as a float32 tensor."""
+    return ops.cast(ops.convert_to_tensor(encodings), "float32")

@@ -4,12 +4,14 @@ Public names and their math are fixed in the course's CONVENTIONS.md. What lives
 
 * the library: `nst_utils.costs` (content, Gram, style, total and variation costs),
   `nst_utils.backbone` (load_backbone, feature_extractor), `nst_utils.gatys` (stylize,
-  reconstruct: optimising the pixels, Gatys et al.), `nst_utils.images` (float pixels,
+  reconstruct: optimising the pixels, Gatys et al.), `nst_utils.fast` (fast_stylize,
+  style_vector, blend_styles: one forward pass of Magenta's networks, Ghiasi et al.),
+  `nst_utils.images` (float pixels,
   resizing, PNG with parameters), `nst_utils.media` (show_images), `nst_utils.cli`
-  (``python -m nst_utils stylize CONTENT STYLE -o OUT.png``);
+  (``python -m nst_utils stylize CONTENT STYLE -o OUT.png [--fast [--strength S]]``);
 * `nst_utils.models`: the pretrained networks and readers of their files;
-* `nst_utils.layers`: notebook 06's lesson (receptive fields, top patches, probe images,
-  mosaics);
+* `nst_utils.layers`: notebook 06's lesson (receptive fields, ImageNet photos, top patches
+  and their cache, WordNet coherence, mosaics);
 * `nst_utils.checks`: the exercise checks, one module per notebook (``nb06`` ... ``nb09``).
 
 Credits for every displayed image come from `workbook.credits` (re-exported as `credits`).
@@ -45,6 +47,9 @@ _EXPORTS = {
     "StepInfo": "nst_utils.gatys",
     "reconstruct": "nst_utils.gatys",
     "stylize": "nst_utils.gatys",
+    "blend_styles": "nst_utils.fast",
+    "fast_stylize": "nst_utils.fast",
+    "style_vector": "nst_utils.fast",
     "CREDITS": "workbook.credits",
     "SHARE_ALIKE": "workbook.credits",
     "credits": "workbook.credits",

@@ -2,18 +2,35 @@
 
 A thin layer over `nst_utils.stylize`: it parses the options, runs the optimisation with a
 progress bar on stderr, saves the PNG with every parameter in its metadata, and prints one line.
-Bad input (a missing file, a non-image, a bad size or layer name) ends with exit status 2 and a
-one-line ``error:`` message instead of a traceback.
+With ``--fast [--strength S]`` it runs `nst_utils.fast_stylize` instead (one forward pass of
+Magenta's networks; the optimisation options are ignored).
+
+Exit status (the contract of `workbook.cli`, shared with ``python -m fr_utils``): 0 the image
+was written; 2 any error, whatever raised it (a bad option, a missing file or a URL, a
+non-image, a decompression bomb, corrupted weights, ...), with a one-line ``error:`` message on
+stderr and never a traceback; 130 interrupted.
+
+Everything that can be checked before the optimisation is: the output is a ``.png`` in an
+existing, writable folder, not a folder itself and not one of the input images; the inputs are
+local image files; the numbers are finite and in range (``--size`` and ``--style-size`` at
+least 16 px and small enough for the memory available now, ``--steps`` 1..100000, weights in
+``[0, 1e9]``, ``--learning-rate`` above 0, ``--seed`` >= 0).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
+from workbook.cli import ArgumentParser, run
+
 __all__ = ["main", "parse_style_layers"]
+
+#: Most optimisation steps the command line accepts (more than a day of CPU at 384 px).
+MAX_STEPS = 100_000
 
 
 def parse_style_layers(text: str) -> list[tuple[str, float]]:
@@ -41,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     from nst_utils.gatys import DEFAULT_CONTENT_LAYER, DEFAULT_STYLE_LAYERS, OPTIMIZERS
 
     default_layers = ",".join(f"{name}:{weight:g}" for name, weight in DEFAULT_STYLE_LAYERS)
-    parser = argparse.ArgumentParser(prog="python -m nst_utils", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python -m nst_utils", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("stylize", help="paint a photo in the style of an artwork")
     run.add_argument("content", type=Path, help="content photo (any format Pillow reads)")
@@ -68,17 +85,86 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backbone", choices=BACKBONES, default="vgg16_hed")
     run.add_argument("--seed", type=int, default=0, help="seed of the noise start image")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--fast", action="store_true", help="fast arbitrary style transfer (one forward pass)"
+    )
+    run.add_argument(
+        "--strength", type=float, help="with --fast: amount of style in [0, 1] (default 1)"
+    )
     return parser
+
+
+def _fast(args) -> str:
+    import nst_utils
+    from nst_utils.images import save_image
+
+    start = time.perf_counter()
+    strength = 1.0 if args.strength is None else args.strength
+    image = nst_utils.fast_stylize(args.content, args.style, strength, size=args.size)
+    seconds = time.perf_counter() - start
+    metadata = {
+        "method": "fast (Ghiasi et al. 2017, Magenta)",
+        "content": str(args.content),
+        "style": str(args.style),
+        "size": args.size,
+        "strength": strength,
+        "nst_utils": nst_utils.__version__,
+    }
+    save_image(args.output, image, metadata)
+    height, width = image.shape[:2]
+    return f"wrote {args.output} ({width}x{height}, fast, strength {strength:g}, {seconds:.1f} s)"
+
+
+def _check_output(output: Path, inputs: dict) -> None:
+    """Refuse an output path the result could not be written to, before the optimisation."""
+    if output.suffix.lower() != ".png":
+        raise ValueError(f"the output must be a .png file (it stores the parameters): {output}")
+    if output.is_dir():
+        raise ValueError(f"-o {output} is a folder; give a file name, e.g. {output / 'out.png'}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Output folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"Output folder {folder} is not writable")
+    for what, path in inputs.items():
+        same = output.resolve() == path.resolve()
+        if not same and output.exists():
+            same = os.path.samefile(output, path)
+        if same:
+            raise ValueError(
+                f"-o {output} is the {what} image; writing the result there would destroy it."
+                " Choose another output name."
+            )
+
+
+def _check_arguments(args) -> None:
+    """The checks that need neither TensorFlow nor the images' pixels."""
+    from nst_utils.images import MIN_SIDE
+    from workbook.images import image_size
+
+    for what in ("content", "style"):
+        image_size(getattr(args, what))  # header only: missing, URL, folder, bomb...
+    _check_output(args.output, {"content": args.content, "style": args.style})
+    for option in ("size", "style_size"):
+        value = getattr(args, option)
+        if value is not None and value < MIN_SIDE:
+            kind = "positive" if value <= 0 else f"at least {MIN_SIDE}"
+            raise ValueError(f"--{option.replace('_', '-')} must be {kind} pixels; got {value}")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise ValueError(f"--steps must be between 1 and {MAX_STEPS}; got {args.steps}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0; got {args.seed}")
 
 
 def _stylize(args) -> str:
     import nst_utils
     from nst_utils.images import save_image
 
-    if args.output.suffix.lower() != ".png":
-        raise ValueError(
-            f"the output must be a .png file (it stores the parameters): {args.output}"
-        )
+    _check_arguments(args)
+    if args.fast:
+        return _fast(args)
+    if args.strength is not None:
+        raise ValueError("--strength applies to --fast only")
     final = {}
     start = time.perf_counter()
     image = nst_utils.stylize(
@@ -119,15 +205,11 @@ def _stylize(args) -> str:
     return f"wrote {args.output} ({width}x{height}, {args.steps} steps{cost}, {seconds:.0f} s)"
 
 
-def main(argv=None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad input)."""
-    args = _parser().parse_args(argv)
-    from workbook import WeightsUnavailableError
-
-    try:
-        print(_stylize(args))
-    except (FileNotFoundError, ValueError, KeyError, WeightsUnavailableError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+def _main(argv: list[str]) -> int:
+    print(_stylize(_parser().parse_args(argv)))
     return 0
+
+
+def main(argv=None) -> int:
+    """Run the command line; return the exit status (0 written, 2 any error)."""
+    return run(_main, [str(a) for a in (sys.argv[1:] if argv is None else argv)])

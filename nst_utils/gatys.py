@@ -15,10 +15,17 @@ How the work is organised, since every step is a full forward and backward pass 
   measured slower on CPU for these convolutions, so it is off by default);
 * the default optimiser is L-BFGS (SciPy's, unbounded; the pixels are clipped to ``[0, 255]``
   at the end): it reaches a given cost in several times fewer steps than Adam.
+
+Before any of that, the arguments are checked (weights finite and in ``[0, MAX_WEIGHT]``, a
+learning rate above 0, a seed >= 0) and the memory the optimisation will need is estimated
+from the backbone's activations per pixel (`estimate_memory`); a size that would not fit in
+the memory available now is refused with the largest size that would.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,13 +36,16 @@ import tensorflow as tf
 from nst_utils.backbone import Backbone, feature_extractor, load_backbone
 from nst_utils.costs import _normalised_gram, compute_content_cost, total_variation_cost
 from nst_utils.images import load_float_image, to_uint8
+from workbook.images import image_size
 
 __all__ = [
     "DEFAULT_CONTENT_LAYER",
     "DEFAULT_STYLE_LAYERS",
     "FrameRecorder",
     "OPTIMIZERS",
+    "MAX_WEIGHT",
     "StepInfo",
+    "estimate_memory",
     "reconstruct",
     "stylize",
 ]
@@ -54,6 +64,14 @@ DEFAULT_STYLE_LAYERS = (
 OPTIMIZERS = ("lbfgs", "adam")
 #: Adam's default step size, in pixel units (0..255).
 _ADAM_LEARNING_RATE = 4.0
+#: Largest accepted cost weight (alpha, beta, tv_weight, a style layer's weight): beyond it
+#: the float32 cost overflows long before the result changes.
+MAX_WEIGHT = 1e9
+# Bytes per float of backbone activation per step: the forward activations kept for the
+# gradient, their gradients and the convolutions' workspace, in float32. Measured on CPU with
+# VGG-16 at 256-512 px: 2.2-2.4 floats of memory per activation float; 3 leaves a margin.
+_TRAINING_BYTES_PER_FLOAT = 3 * 4
+_FORWARD_BYTES_PER_FLOAT = 1.5 * 4  # the targets: one forward pass, nothing kept
 
 
 @dataclass(frozen=True)
@@ -177,13 +195,148 @@ class _Objective:
         return J, parts, tape.gradient(J, x)
 
 
-def _check_common(steps, optimizer, init):
+def _check_common(steps, optimizer, init, learning_rate=None, seed=0):
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if init not in ("content", "noise"):
         raise ValueError(f"init must be 'content' or 'noise'; got {init!r}")
+    if learning_rate is not None:
+        _check_number(learning_rate, "learning_rate", positive=True, top=255.0)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
+
+
+def _check_number(value, what: str, positive: bool = False, top: float = MAX_WEIGHT) -> float:
+    """``value`` as a float if it is finite and in ``[0, top]`` (``(0, top]`` if positive)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number; got {value!r}") from None
+    low = "above 0" if positive else ">= 0"
+    if not math.isfinite(number) or number < 0 or (positive and number == 0) or number > top:
+        raise ValueError(f"{what} must be a finite number {low} and at most {top:g}; got {value!r}")
+    return number
+
+
+def _check_weights(alpha, beta, tv_weight, style_layers) -> None:
+    """Cost weights: finite, in ``[0, MAX_WEIGHT]``; the style layers' weights not all zero."""
+    for value, what in ((alpha, "alpha"), (beta, "beta"), (tv_weight, "tv_weight")):
+        _check_number(value, what)
+    weights = [_check_number(w, f"the weight of style layer {n!r}") for n, w in style_layers]
+    if beta and weights and not any(weights):
+        raise ValueError("Every style layer has weight 0; give at least one a weight above 0")
+
+
+def _deepest_layer(model, names) -> str:
+    order = {layer.name: index for index, layer in enumerate(model.layers)}
+    known = [name for name in names if name in order]
+    return max(known, key=order.__getitem__) if known else model.layers[-1].name
+
+
+def _floats_per_pixel(model, deepest: str) -> float:
+    """Activation floats the layers up to ``deepest`` produce per input pixel.
+
+    Each layer's output has ``channels / stride**2`` floats per input pixel, where ``stride``
+    is the product of the strides before it (VGG: 1, 2, 4, 8, 16 by block).
+    """
+    total, stride = 0.0, 1
+    for layer in model.layers[1:]:
+        strides = getattr(layer, "strides", (1, 1))
+        stride *= int(strides[0]) if isinstance(strides, (tuple, list)) else int(strides)
+        total += layer.output.shape[-1] / stride**2
+        if layer.name == deepest:
+            break
+    return total
+
+
+def estimate_memory(backbone, layers, height: int, width: int, training: bool = True) -> int:
+    """Bytes a forward (and backward, if ``training``) pass at ``height x width`` will need.
+
+    Args:
+        backbone: a `Backbone` (or a bare VGG ``keras.Model``).
+        layers: the layer names the cost uses; the pass stops at the deepest one.
+        height, width: the image size in pixels.
+        training: include the backward pass of an optimisation step (else the targets' pass).
+
+    Returns:
+        The estimate in bytes (an upper bound: measured use was 75-80% of it on CPU).
+    """
+    model = backbone.model if isinstance(backbone, Backbone) else backbone
+    per_float = _TRAINING_BYTES_PER_FLOAT if training else _FORWARD_BYTES_PER_FLOAT
+    floats = _floats_per_pixel(model, _deepest_layer(model, layers))
+    return int(per_float * floats * height * width)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to this process now, or None where that is unknown.
+
+    Linux: ``MemAvailable`` of ``/proc/meminfo``, capped by a cgroup v2 memory limit (a
+    container's); elsewhere the physical memory (so only a size that could never fit is
+    refused).
+    """
+    available = None
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:
+        with (
+            open("/sys/fs/cgroup/memory.max") as limit,
+            open("/sys/fs/cgroup/memory.current") as used,
+        ):
+            cap = limit.read().strip()
+            if cap != "max":
+                available = min(available, int(cap) - int(used.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def _result_size(image, size: int) -> tuple[int, int]:
+    """``(height, width)`` of ``image`` resized to ``size`` on its longer side (as loaded)."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise ValueError(f"size must be a positive number of pixels; got {size!r}")
+    if isinstance(image, np.ndarray):
+        height, width = image.shape[:2]
+    else:
+        width, height = image_size(image)
+    scale = size / max(width, height, 1)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _check_memory(backbone, layers, sizes: dict) -> None:
+    """Refuse, before any work, images whose optimisation would not fit in memory.
+
+    Args:
+        sizes: ``{"content": (image, size, training), ...}``.
+    """
+    available = _available_memory()
+    if available is None:
+        return
+    for what, (image, size, training) in sizes.items():
+        try:
+            height, width = _result_size(image, size)
+        except FileNotFoundError as error:
+            raise FileNotFoundError(f"{what.capitalize()} image: {error}") from None
+        need = estimate_memory(backbone, layers, height, width, training)
+        if need > available:
+            largest = int(size * math.sqrt(available / need)) - 1  # rounding margin
+            option = "size" if what == "content" else "style_size"
+            raise ValueError(
+                f"{option}={size} makes the {what} image {width}x{height} pixels, which needs"
+                f" about {need / 2**30:.1f} GiB of memory for the {backbone.name} backbone;"
+                f" {available / 2**30:.1f} GiB is available now. Use {option} <= {largest}."
+            )
 
 
 def _initial_image(content: np.ndarray, init: str, seed: int, amplitude=255.0) -> np.ndarray:
@@ -237,7 +390,9 @@ def _pixels_of(backbone, x):
 def _adam(objective, x0, steps, learning_rate, lower, upper, report):
     """Adam on the pixels, clipped to the valid range after every update."""
     x = tf.Variable(x0)
-    optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate or _ADAM_LEARNING_RATE)
+    if learning_rate is None:
+        learning_rate = _ADAM_LEARNING_RATE
+    optimizer = tf.keras.optimizers.Adam(learning_rate=learning_rate)
     lower, upper = tf.constant(lower), tf.constant(upper)
 
     @tf.function
@@ -363,7 +518,8 @@ def stylize(
         init: ``"content"`` starts from the photo (faster, keeps the layout); ``"noise"`` from
             uniform noise drawn with ``seed`` (the classic, more painterly start).
         optimizer: ``"lbfgs"`` (default, fewer steps to a given cost) or ``"adam"``.
-        learning_rate: Adam's step in pixel units (default 4.0); ignored by L-BFGS.
+        learning_rate: Adam's step in pixel units (default None: 4.0), above 0; ignored by
+            L-BFGS.
         backbone: ``"vgg16_hed"`` (offline default), ``"vgg19_imagenet"`` or a loaded `Backbone`.
         style_size: longer side of the style image in pixels (default: ``size``). The style cost
             sees the brush strokes at this scale.
@@ -379,13 +535,24 @@ def stylize(
     Raises:
         FileNotFoundError: an image path does not exist.
         ValueError: an unreadable or too small image, ``size <= 0``, ``steps < 0``, an unknown
-            layer, backbone, optimizer or init.
+            layer, backbone, optimizer or init, a weight that is negative, NaN, infinite or
+            over `MAX_WEIGHT`, ``learning_rate <= 0``, or a size whose optimisation would not
+            fit in the memory available (checked before any image is resized).
     """
-    _check_common(steps, optimizer, init)
+    _check_common(steps, optimizer, init, learning_rate, seed)
+    _check_weights(alpha, beta, tv_weight, style_layers)
+    style_size = size if style_size is None else style_size
+    backbone = load_backbone(backbone)
+    layers = [content_layer, *(name for name, _ in style_layers)]
+    _check_memory(
+        backbone,
+        layers,
+        {"content": (content, size, True), "style": (style, style_size, False)},
+    )
     content_rgb = _as_pixels(content, size, "Content")
-    style_rgb = _as_pixels(style, size if style_size is None else style_size, "Style")
+    style_rgb = _as_pixels(style, style_size, "Style")
     objective = _Objective(
-        load_backbone(backbone),
+        backbone,
         content=content_rgb,
         style=style_rgb,
         content_layer=content_layer,
@@ -443,7 +610,9 @@ def reconstruct(
         ValueError: neither or both of ``content_layer`` and ``style_layers``, or bad input
             as in `stylize`.
     """
-    _check_common(steps, optimizer, "noise")
+    _check_common(steps, optimizer, "noise", learning_rate, seed)
+    _check_number(tv_weight, "tv_weight")
+    _check_number(noise, "noise", top=255.0)
     if (content_layer is None) == (not style_layers):
         raise ValueError("Give exactly one of content_layer= or style_layers=")
     layers = [

@@ -12,7 +12,7 @@ FAST = {
     "03": "steps = 3",
     "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5",
     "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
-    "06": "image_size = 96\nzoom = False\nn_faces = 8",
+    "06": "n_photos = 100\nn_random_sets = 200",
     "07": "IMAGE_SIZE = 48\nSTEPS = 3",
     "08": "IMAGE_SIZE = 48\nSTEPS = 3",
     "09": "IMAGE_SIZE = 48\nSTEPS = 3\nLOOP_STEPS = 2\nSWEEP_SIZE = 48\nSWEEP_STEPS = 2",

@@ -264,7 +264,7 @@ def _upload(name, kind, content):
         "type": kind,
         "size": len(content),
         "content": memoryview(content),
-        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
     }
 
 
@@ -305,3 +305,26 @@ def test_draw_faces_and_chip_put_every_landmark_on_the_axes():
     draw_chip(ax2, face.chip)
     assert len(ax1.patches) == 2 and len(ax1.lines) == 10 and len(ax2.lines) == 5
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_encode_photos_uses_the_subject_rule(encoder):
+    from PIL import Image
+
+    from fr_utils.faces import AmbiguousFaceError, AmbiguousFaceWarning
+
+    root = data_path("faces/lfw")
+    clooney = root / "George_Clooney/George_Clooney_0006.jpg"
+    a = fr_utils.load_image(clooney)
+    b = fr_utils.load_image(root / "Martha_Burk/Martha_Burk_0002.jpg")
+    twins = np.concatenate([a, b], axis=1)  # two 250x250 photos side by side: comparable
+    clear = np.full_like(twins, 128)  # the same, the second person at 40 % of the size
+    clear[:, :250] = a
+    clear[75:175, 325:425] = np.asarray(Image.fromarray(b).resize((100, 100)))
+    with pytest.warns(AmbiguousFaceWarning):
+        encode_photos([twins], encoder)
+    with pytest.raises(AmbiguousFaceError):
+        encode_photos([twins], encoder, ambiguous="raise")
+    encodings, found = encode_photos([clear], encoder, ambiguous="raise")
+    own = fr_utils.img_to_encoding(clooney, encoder)
+    assert found.all() and np.linalg.norm(encodings[0] - own[0]) < 0.2

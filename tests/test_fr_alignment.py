@@ -165,7 +165,7 @@ def test_detection_finds_the_face_and_its_landmarks():
 
 
 @pytest.mark.slow
-def test_several_faces_largest_first_and_very_large_photos():
+def test_several_faces_most_prominent_first_and_very_large_photos():
     import fr_utils
 
     big = load_image(data_path(PORTRAIT))
@@ -179,7 +179,7 @@ def test_several_faces_largest_first_and_very_large_photos():
     enc = encoder.encode(np.stack([f.chip for f in faces]))
     obama = fr_utils.img_to_encoding(data_path(PORTRAIT), encoder)
     biden = fr_utils.img_to_encoding(data_path(BIDEN), encoder)
-    assert np.linalg.norm(enc[0] - obama) < 0.1  # the largest face comes first
+    assert np.linalg.norm(enc[0] - obama) < 0.1  # the most prominent face comes first
     assert min(np.linalg.norm(e - biden) for e in enc[1:]) < 0.25  # the smaller one is exposed
 
     # 4x upscaled (about 3600x4500): detected on a downscaled copy, chip cut from the original

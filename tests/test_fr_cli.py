@@ -90,3 +90,42 @@ def test_module_entry_point_shows_help():
         [sys.executable, "-m", "fr_utils", "--help"], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and "verify" in done.stdout and "identify" in done.stdout
+
+
+def _two_people(path):
+    """Save two LFW photos side by side (two faces of the same size: comparable)."""
+    from PIL import Image
+
+    canvas = Image.new("RGB", (500, 250))
+    lfw = data_path("faces/lfw")
+    for x, photo in (
+        (0, "George_Clooney/George_Clooney_0006.jpg"),
+        (250, "Martha_Burk/Martha_Burk_0002.jpg"),
+    ):
+        canvas.paste(Image.open(lfw / photo).convert("RGB"), (x, 0))
+    canvas.save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_photo_of_two_comparable_faces_warns_or_is_refused(capsys, tmp_path):
+    both = _two_people(tmp_path / "both.png")
+    code, out, err = run(capsys, "--json", "verify", both, OBAMA_B)
+    assert code in (0, 1) and "warning: 2 faces of comparable prominence" in err
+    assert len(json.loads(out)["warnings"]) == 1
+    code, _, err = run(capsys, "--ambiguous", "raise", "verify", both, OBAMA_B)
+    assert code == 2 and "comparable prominence" in err and "Crop it" in err
+
+
+@pytest.mark.slow
+def test_identify_all_faces_skips_the_suit_and_jitters_are_an_option(capsys, tmp_path):
+    db = tmp_path / "door.npz"
+    code, _, _ = run(capsys, "enroll", "Barack Obama", OBAMA_B, "--db", db)
+    assert code == 0
+    code, out, _ = run(capsys, "--json", "identify", OBAMA_A, "--db", db, "--all-faces")
+    faces = json.loads(out)["faces"]
+    assert code == 0 and len(faces) == 1 and faces[0]["name"] == "Barack Obama"  # no suit
+    _, plain, _ = run(capsys, "--json", "verify", OBAMA_A, OBAMA_B)
+    _, jittered, _ = run(capsys, "--json", "--jitters", "3", "verify", OBAMA_A, OBAMA_B)
+    plain, jittered = json.loads(plain)["distance"], json.loads(jittered)["distance"]
+    assert plain != jittered and abs(plain - jittered) < 0.1

@@ -78,3 +78,135 @@ def test_view2_pairs_are_read():
     assert len(same) == 5400 and same.sum() == 2700
     assert sorted(set(folds)) == [1, 2, 3, 4, 6, 7, 8, 9, 10]
     assert (data_path("faces/lfw") / paths_a[0]).is_file()
+
+
+# ---------------------------------------------------------------- the evaluation's statistics
+def test_roc_auc_counts_ordered_pairs_and_half_ties():
+    from sklearn.metrics import roc_auc_score
+
+    from fr_utils.lfw.evaluate import roc_auc
+
+    # genuine {0.1, 0.5}, impostor {0.3, 0.5, 0.9}: of 6 (genuine, impostor) pairs, the genuine
+    # is closer in 0.1<0.3, 0.1<0.5, 0.1<0.9, 0.5<0.9 and tied once (0.5, 0.5): 4.5 / 6
+    distances = np.array([0.1, 0.5, 0.3, 0.5, 0.9])
+    same = np.array([True, True, False, False, False])
+    assert roc_auc(distances, same) == pytest.approx(4.5 / 6)
+    rng = np.random.default_rng(1)
+    d, s = rng.random(300), rng.random(300) < 0.5
+    assert roc_auc(d, s) == pytest.approx(roc_auc_score(s, -d))
+    with pytest.raises(ValueError, match="both genuine and impostor"):
+        roc_auc(d, np.ones(300, bool))
+
+
+def test_pair_statistics_on_synthetic_pairs():
+    from fr_utils.lfw.evaluate import pair_statistics
+
+    rng = np.random.default_rng(0)
+    same = np.tile([True, False], 450)
+    folds = np.repeat(np.arange(1, 10), 100)
+    distances = np.where(same, rng.normal(0.30, 0.04, 900), rng.normal(0.60, 0.04, 900))
+    distances[0] = 0.9  # one genuine pair that no threshold can get right
+    stats = pair_statistics(distances, same, folds, default_threshold=0.45)
+    assert stats["mean_accuracy"] == pytest.approx(899 / 900, abs=1e-9)
+    assert len(stats["folds"]) == 9 and stats["std_accuracy"] > 0  # fold 1 holds the miss
+    assert stats["accuracy_at_default"] == pytest.approx(899 / 900)
+    assert 0.40 < stats["best_threshold"] < 0.50 and stats["accuracy_at_best"] == 899 / 900
+    assert 0.99 < stats["roc_auc"] < 1
+    assert stats["same_distance_mean"] < 0.35 < 0.55 < stats["different_distance_mean"]
+    # a default threshold far off costs accuracy the cross-validation does not see
+    assert pair_statistics(distances, same, folds, 0.2)["accuracy_at_default"] < 0.6
+
+
+def test_a_pair_with_a_faceless_photo_is_never_the_same_person():
+    from fr_utils.lfw.evaluate import NO_FACE_DISTANCE, _distances
+
+    encoded = {
+        "names": np.array(["a.jpg", "b.jpg", "c.jpg"]),
+        "found": np.array([True, True, False]),
+        "enc": np.eye(3, 128, dtype=np.float32),
+    }
+    distances, missing = _distances(encoded, "enc", ["a.jpg", "a.jpg"], ["b.jpg", "c.jpg"])
+    assert distances[0] == pytest.approx(np.sqrt(2)) and distances[1] == NO_FACE_DISTANCE
+    assert missing == 1 and not is_match(NO_FACE_DISTANCE, 2.0)
+
+
+def test_the_cache_is_keyed_verified_and_atomic(tmp_path):
+    from fr_utils.lfw import _cache
+
+    path = tmp_path / "c.npz"
+    key = {"weights": "abc", "jitters": [0, 10]}
+    _cache.save(path, key, names=np.array(["x"]), values=np.arange(3.0))
+    loaded = _cache.load(path, key)
+    assert loaded is not None and loaded["values"].tolist() == [0, 1, 2]
+    assert _cache.load(path, {**key, "jitters": [0]}) is None  # other options: recompute
+    assert _cache.load(tmp_path / "missing.npz", key) is None
+    with np.load(path) as data:  # same key, different numbers: the checksum refuses them
+        meta = data["_meta"]
+    np.savez(path, _meta=meta, names=np.array(["x"]), values=np.arange(3.0) + 1)
+    assert _cache.load(path, key) is None
+    path.write_bytes(b"not a zip")
+    assert _cache.load(path, key) is None
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
+
+
+def test_the_report_lists_every_variant():
+    from fr_utils.lfw.evaluate import _markdown, pair_statistics
+
+    same = np.tile([True, False], 50)
+    stats = pair_statistics(np.where(same, 0.3, 0.6), same, np.repeat([1, 2], 50), 0.43)
+    variant = {
+        "name": "ours", "pipeline": "ours", "alignment": "mtcnn", "num_jitters": 0,
+        "no_face_images": 1, "no_face_list": ["A/A_0001.jpg"], "ambiguous_images": 3,
+        "pairs_without_face": 2, **stats,
+    }  # fmt: skip
+    result = {
+        "model": "m", "pairs": 100, "pairs_listed": 100, "images": 80, "folds": [1, 2],
+        "threshold_rederived": 0.45, "library_threshold": 0.45, "versions": {"mtcnn": "1"},
+        "variants": [variant, {**variant, "name": "dlib", "ambiguous_images": None}],
+    }  # fmt: skip
+    text = _markdown(result)
+    assert "| ours | 100.00% ± 0.00% | 100.00% (τ 0.430)" in text and "| dlib |" in text
+    assert text.count("\n| 1 |") == 1 and "**0.4500**" in text
+    assert '1 photos without a (confident) face, 2 pairs scored "different": A/A_0001.jpg' in text
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    import fr_utils
+
+    return fr_utils.load_face_model()
+
+
+@pytest.mark.slow
+def test_the_evaluation_encodes_exactly_as_img_to_encoding_and_caches(
+    encoder, tmp_path, monkeypatch
+):
+    import fr_utils
+    from fr_utils.lfw import evaluate
+
+    monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path))
+    root = data_path("faces/lfw")
+    names = ["Abel_Pacheco/Abel_Pacheco_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0004.jpg"]
+    result = evaluate.encode_images(root, names, encoder, jitters=(0, 2), log=lambda m: None)
+    assert result["found"].all() and list(result["names"]) == names
+    for i, name in enumerate(names):
+        for j in (0, 2):
+            api = fr_utils.img_to_encoding(root / name, encoder, num_jitters=j)
+            np.testing.assert_allclose(result[f"encoding_j{j}"][i], api[0], atol=1e-6)
+    monkeypatch.setattr(fr_utils.faces, "align_face", lambda *a, **k: pytest.fail("recomputed"))
+    again = evaluate.encode_images(root, names, encoder, jitters=(2, 0), log=lambda m: None)
+    np.testing.assert_array_equal(again["encoding_j2"], result["encoding_j2"])
+
+
+@pytest.mark.slow
+def test_dlibs_own_pipeline_when_installed(tmp_path, monkeypatch):
+    from fr_utils.lfw import evaluate
+
+    if not evaluate.dlib_available():
+        pytest.skip("dlib is not installed (pip install dlib-bin)")
+    monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path))
+    names = ["Abel_Pacheco/Abel_Pacheco_0001.jpg"]
+    result = evaluate.encode_images_dlib(data_path("faces/lfw"), names, log=lambda m: None)
+    assert result["found"].all() and result["faces"][0] == 1
+    np.testing.assert_array_equal(result["first_j0"], result["rule_j0"])  # one face: same
+    assert 1.1 < np.linalg.norm(result["first_j0"][0]) < 1.7  # dlib's raw descriptors

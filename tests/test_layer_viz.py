@@ -1,4 +1,7 @@
-"""Tests for notebook 06's library: receptive fields, top patches, probe images, exercise check."""
+"""Tests for notebook 06's library: receptive fields, top patches, mosaics, exercise checks.
+
+The photos, the cache and the coherence measure are tested in tests/test_layer_coherence.py.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,35 @@ import pytest
 import tensorflow as tf
 
 from nst_utils.backbone import Backbone
-from nst_utils.checks.nb06 import check_receptive_field_size
-from nst_utils.layers.plots import filter_tiles, patch_mosaic
-from nst_utils.layers.probe_images import load_probe_images, square_views
-from nst_utils.layers.receptive_field import LayerSpec, layer_specs, receptive_field
-from nst_utils.layers.top_patches import ChannelMaxima, channel_maxima, select_units, top_patches
+from nst_utils.checks import nb06
+from nst_utils.checks.nb06 import (
+    check_input_window,
+    check_receptive_field_size,
+    check_top_k_positions,
+)
+from nst_utils.layers.plots import (
+    filter_tiles,
+    patch_mosaic,
+    plot_activation_maps,
+    plot_filters,
+    plot_predictions,
+    plot_top_patches,
+)
+from nst_utils.layers.receptive_field import (
+    LayerSpec,
+    ReceptiveField,
+    layer_fields,
+    layer_specs,
+    receptive_field,
+)
+from nst_utils.layers.top_patches import (
+    ChannelMaxima,
+    channel_maxima,
+    firing_units,
+    select_units,
+    top_patches,
+    top_photos,
+)
 from workbook.checking import CheckFailed
 
 # Receptive field sizes of VGG-16, worked out by hand with r += (k - 1) * jump.
@@ -254,54 +281,36 @@ def test_top_patches_rejects_bad_arguments():
         channel_maxima(_probe_model(), images, ["conv_z"])
 
 
-def test_select_units_selective_and_random():
+def test_select_units_samples_firing_channels_only():
     values = np.array([[1.0, 0.0, 5.0], [1.0, 0.0, 0.1], [1.0, 0.0, 0.1], [1.0, 3.0, 0.1]])
     field = receptive_field([(3, 1, 1)])["layer1"]
     layer = ChannelMaxima(
         "x", values, np.zeros_like(values, int), np.zeros_like(values, int), field
     )
-    # k=1: scores 3 / 0.75 = 4 (channel 1), 5 / 1.325 = 3.8 (channel 2), 1 (channel 0).
-    np.testing.assert_array_equal(select_units(layer, n=2, k=1, method="selective"), [1, 2])
-    np.testing.assert_array_equal(select_units(layer, n=2, k=2, method="selective"), [2, 0])
-    # random: only channels that fire on k images or more (channel 1 fires on one).
+    # channel 1 fires on one photo only: never chosen for k=2
+    np.testing.assert_array_equal(firing_units(layer, k=2), [True, False, True])
+    np.testing.assert_array_equal(firing_units(layer, k=1), [True, True, True])
     assert {tuple(select_units(layer, n=2, k=2, seed=s)) for s in range(20)} == {(0, 2)}
     wide = ChannelMaxima(
         "w", np.ones((9, 64)), np.zeros((9, 64), int), np.zeros((9, 64), int), field
     )
     first, again, other = (select_units(wide, n=9, seed=s) for s in (0, 0, 1))
-    assert (
-        len(set(first)) == 9 and np.array_equal(first, again) and not np.array_equal(first, other)
-    )
-    with pytest.raises(ValueError, match="unknown method"):
-        select_units(layer, n=1, k=1, method="best")
+    assert len(set(first)) == 9 and np.array_equal(first, again)
+    assert not np.array_equal(first, other) and np.all(np.diff(first) > 0)
+    with pytest.raises(ValueError, match="between 1 and the number of images"):
+        firing_units(layer, k=5)
 
 
-# --- probe images ------------------------------------------------------------------------
-
-
-def test_square_views_centre_crop_and_zoom():
-    image = np.zeros((40, 80), np.uint8)
-    image[:, 40:] = 255  # right half white
-    views = square_views(image, size=20)
-    assert views.shape == (5, 20, 20, 3) and views.dtype == np.uint8
-    assert views[0, :, :9].max() < 20 and views[0, :, 11:].min() > 235  # centre crop kept the edge
-    assert views[1].max() < 20 and views[2].min() > 235  # zoomed left / right quarters
-    assert square_views(np.ones((10, 10, 4), np.float32), 8, zoom=False).shape == (1, 8, 8, 3)
-    with pytest.raises(ValueError, match="HxWx3 or HxWx4"):
-        square_views(np.zeros((4, 4, 2)), 4)
-
-
-@pytest.mark.slow
-def test_probe_images_are_deterministic_and_credited():
-    first = load_probe_images(size=64, n_faces=4)
-    second = load_probe_images(size=64, n_faces=4)
-    assert first.pixels.shape == (30 * 5 + 4, 64, 64, 3)
-    assert first.names == second.names and np.array_equal(first.pixels, second.pixels)
-    assert sum(name.startswith("faces/lfw/") for name in first.names) == 4
-    # one line per photo and painting, one per package of samples and for LFW, plus ShareAlike
-    assert len(first.credits) == 5 + 7 + 3 + 1 == len(set(first.credits))
-    assert any("CC BY 2.0" in line for line in first.credits)
-    assert any("Labeled Faces in the Wild" in line for line in first.credits)
+def test_top_photos_ranks_photos_and_breaks_ties_by_index():
+    values = np.array([[3.0, 1.0], [5.0, 1.0], [3.0, 2.0], [0.0, 1.0]])
+    field = receptive_field([(3, 1, 1)])["layer1"]
+    layer = ChannelMaxima("x", values, np.zeros((4, 2), int), np.zeros((4, 2), int), field)
+    np.testing.assert_array_equal(top_photos(layer, k=3), [[1, 0, 2], [2, 0, 1]])
+    np.testing.assert_array_equal(top_photos(layer, [1], k=1), [[2]])
+    with pytest.raises(ValueError, match="channels 0..1"):
+        top_photos(layer, [2], k=1)
+    with pytest.raises(ValueError, match="between 1 and the number of images"):
+        top_photos(layer, k=0)
 
 
 # --- the exercise check ------------------------------------------------------------------
@@ -367,12 +376,258 @@ def test_patch_mosaic_places_and_scales_patches():
 
 def test_filter_tiles_flip_bgr_and_normalise_each_filter():
     kernel = np.zeros((3, 3, 3, 2), np.float32)
-    kernel[..., 0, 0] = 1.0  # filter 0 reads only the B input channel
+    kernel[..., 0, 0] = 1.0  # filter 0 reads only input channel 0 (B for a BGR network)
     kernel[..., 1] = np.arange(27, dtype=np.float32).reshape(3, 3, 3) - 100
-    tiles = filter_tiles(kernel)
+    tiles = filter_tiles(kernel, bgr_input=True)
     assert tiles.shape == (2, 3, 3, 3)
     assert (tiles[0, ..., 2] == 1).all() and (tiles[0, ..., :2] == 0).all()  # B shown as blue
     assert tiles[1].min() == 0 and tiles[1].max() == 1
-    np.testing.assert_array_equal(filter_tiles(kernel, bgr_input=False)[0, ..., 0], 1)
+    np.testing.assert_array_equal(filter_tiles(kernel)[0, ..., 0], 1)  # RGB network: as is
     with pytest.raises(ValueError, match="first-layer kernel"):
         filter_tiles(np.zeros((3, 3, 64, 64)))
+
+
+# --- mirror images, fields of every layer, progress ---------------------------------------
+
+
+def _edge_model() -> Backbone:
+    """A unit that fires on a bright-to-dark step from left to right (ReLU of a difference).
+
+    3x3 kernel, 'valid' padding, only its middle row set, [+1, 0, -1] on the channel mean:
+    unit (i, j) gives mean(x[i + 1, j]) - mean(x[i + 1, j + 2]) where that is positive.
+    """
+    kernel = np.zeros((3, 3, 3, 1), "float32")
+    kernel[1, 0], kernel[1, 2] = 1.0 / 3, -1.0 / 3
+    model = keras.Sequential(  # (a pointwise first layer: feature_extractor skips layers[0])
+        [
+            keras.Input((None, None, 3)),
+            keras.layers.Rescaling(1.0, name="identity"),
+            keras.layers.Conv2D(1, 3, activation="relu", name="edge"),
+        ]
+    )
+    model.get_layer("edge").set_weights([kernel, np.zeros(1, "float32")])
+    return Backbone(name="edge", model=model, mean_bgr=(0.0, 0.0, 0.0))
+
+
+def test_mirror_images_count_once_and_their_patches_are_cropped_mirrored():
+    images = np.zeros((2, 4, 8, 3), np.uint8)
+    images[0, :, :5] = 200  # bright left, dark right: the unit fires on the photo itself
+    images[1, :, 5:] = 90  # dark left, bright right: it fires on the mirror image only
+    images[1, 0, 6] = 255  # a marker in a row the kernel ignores, to tell the mirrored crop
+    plain = channel_maxima(_edge_model(), images, ["edge"])["edge"]
+    both = channel_maxima(_edge_model(), images, ["edge"], batch_size=1, mirror=True)["edge"]
+    assert plain.mirrored is None
+    np.testing.assert_allclose(plain.values[:, 0], [200, 0], atol=1e-4)
+    np.testing.assert_allclose(both.values[:, 0], [200, 90], atol=1e-4)
+    np.testing.assert_array_equal(both.mirrored[:, 0], [False, True])
+    # the first position in row-major order: the step's last bright column minus 1 (photo 0:
+    # columns 3..5 hold 200, 200, 0); in the mirror image of photo 1, columns 1..3
+    assert (both.rows[0, 0], both.cols[0, 0]) == (0, 3)
+    assert (both.rows[1, 0], both.cols[1, 0]) == (0, 1)
+    assert both.field == ReceptiveField("edge", 3, 1, 0)
+    top = top_patches(both, images, [0], k=2)
+    np.testing.assert_array_equal(top.image_index[0], [0, 1])
+    np.testing.assert_array_equal(top.mirrored[0], [False, True])
+    np.testing.assert_array_equal(top.boxes[0], [[0, 3, 3, 6], [0, 1, 3, 4]])
+    np.testing.assert_array_equal(top.patches[0][1], images[1, :, ::-1][0:3, 1:4])
+    assert top.patches[0][1][0, 0, 0] == 255  # the marker, mirrored from column 6 to 1
+
+
+def test_channel_maxima_shows_a_progress_bar_on_request(capsys):
+    channel_maxima(_probe_model(), _dots(), ["conv_b"], batch_size=2, progress=True)
+    assert "probe over 3 photos" in capsys.readouterr().err
+
+
+def test_layer_fields_give_pointwise_layers_the_field_of_the_layer_before():
+    model = keras.Sequential(
+        [
+            keras.Input((None, None, 3)),
+            keras.layers.Conv2D(4, 3, padding="same", name="conv_1"),
+            keras.layers.BatchNormalization(name="bn_1"),
+            keras.layers.LeakyReLU(name="act_1"),
+            keras.layers.MaxPooling2D(2, name="pool_1"),
+            keras.layers.Conv2D(4, 3, padding="same", name="conv_2"),
+            keras.layers.LeakyReLU(name="act_2"),
+        ]
+    )
+    fields = layer_fields(model)
+    assert list(fields) == ["conv_1", "bn_1", "act_1", "pool_1", "conv_2", "act_2"]
+    assert fields["act_1"] == ReceptiveField("act_1", 3, 1, -1)
+    assert fields["act_2"] == ReceptiveField("act_2", 8, 2, -3)  # 4 + 2 * 2; -1 - 1 * 2
+    own = {"x": ReceptiveField("x", 5, 1, 0)}
+    backbone = Backbone("own", model, None, receptive_fields_fn=lambda: own)
+    assert layer_fields(backbone) is own
+    with pytest.raises(ValueError, match="valid layers"):
+        channel_maxima(Backbone("plain", model, (0.0, 0.0, 0.0)), _dots(), ["act_9"])
+
+
+@pytest.mark.parametrize(
+    ("name", "layer", "size"),
+    [
+        ("darknet_tiny_imagenet", "leaky_re_lu_15", 134),
+        ("squeezenet_imagenet", "fire9_concat", 207),
+    ],
+)
+def test_layer_fields_of_the_imagenet_backbones(name, layer, size):
+    from nst_utils.backbone import load_backbone
+
+    backbone = load_backbone(name)
+    fields = layer_fields(backbone)
+    assert fields[layer].size == size and fields[layer].jump == 16
+    assert all(name in fields for name in backbone.depth_layers)
+
+
+# --- the exercise checks of top_k_positions and input_window -------------------------------
+
+
+def _top_k(activations, unit, k):
+    maps = activations[..., unit]
+    flat = maps.reshape(len(maps), -1)
+    best = flat.argmax(axis=1)
+    photos = np.argsort(-flat.max(axis=1), kind="stable")[:k]
+    return [(int(p), int(best[p] // maps.shape[2]), int(best[p] % maps.shape[2])) for p in photos]
+
+
+def test_top_k_check_passes_a_correct_solution_and_accepts_arrays(capsys):
+    check_top_k_positions(_top_k)
+    check_top_k_positions(lambda a, u, k: np.array(_top_k(a, u, k)))
+    assert capsys.readouterr().out.count("All checks passed for top_k_positions") == 2
+
+
+def _top_k_swapped_axes(activations, unit, k):
+    """Row and column of the winning position swapped (a flat index read column-major)."""
+    return [(p, c, r) for p, r, c in _top_k(activations, unit, k)]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        (lambda a, u, k: (_ for _ in ()).throw(NotImplementedError()), "NotImplementedError"),
+        (lambda a, u, k: None, "forget `return`"),
+        (lambda a, u, k: _top_k(a, u, k)[:-1], r"should return \d \(photo, row, col\)"),
+        (lambda a, u, k: [p for p, _, _ in _top_k(a, u, k)], "should return"),
+        (nb06._top_k_not_deduplicated, "same photo appears more than once"),
+        (nb06._top_k_all_channels, "maximum over all channels"),
+        (nb06._top_k_width_swapped, "divide by the width"),
+        (nb06._top_k_weakest_first, "strongest photo first"),
+        (_top_k_swapped_axes, "each photo's maximum of the channel"),
+    ],
+)
+def test_top_k_check_names_the_classic_mistakes(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_top_k_positions(wrong)
+
+
+def test_top_k_check_cases_tell_every_mistake_from_the_answer():
+    for seed, unit, k in ((0, 2, 3), (1, 2, 4), (2, 1, 2)):
+        activations = nb06._top_k_case(seed)
+        answer = nb06._top_k_reference(activations, unit, k)
+        assert answer == _top_k(activations, unit, k)
+    activations = nb06._top_k_case(0)
+    answers = [wrong(activations, 2, 3) for wrong in nb06._TOP_K_MISTAKES.values()]
+    answers.append(nb06._top_k_reference(activations, 2, 3))
+    assert len({tuple(a) for a in answers}) == len(answers)
+
+
+def _window(index, layers):
+    size, jump, start = 1, 1, 0
+    for kernel, stride, padding in layers:
+        size += (kernel - 1) * jump
+        start -= padding * jump
+        jump *= stride
+    return start + index * jump, start + index * jump + size
+
+
+def test_input_window_check_passes_a_correct_solution(capsys):
+    check_input_window(_window)
+    check_input_window(lambda i, layers: list(_window(i, layers)))
+    assert capsys.readouterr().out.count("All checks passed for input_window") == 2
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        (lambda i, layers: (_ for _ in ()).throw(NotImplementedError()), "NotImplementedError"),
+        (lambda i, layers: None, "forget `return`"),
+        (lambda i, layers: 3, "should return a pair"),
+        (lambda i, layers: (_window(i, layers)[0], _window(i, layers)[1] - 1), "one short"),
+        (lambda i, layers: (i, i + 1), "r, j and start"),
+    ]
+    + [(wrong, "It looks like") for wrong in nb06._WINDOW_MISTAKES.values()],
+)
+def test_input_window_check_names_the_classic_mistakes(wrong, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_input_window(wrong)
+
+
+def test_input_window_cases_match_the_library_and_tell_the_mistakes_apart():
+    for _, index, layers in nb06._WINDOW_CASES:
+        assert _window(index, layers) == receptive_field(layers)[f"layer{len(layers)}"].span(index)
+    answers = {
+        tuple(tuple(wrong(i, layers)) for _, i, layers in nb06._WINDOW_CASES)
+        for wrong in [*nb06._WINDOW_MISTAKES.values(), _window]
+    }
+    assert len(answers) == len(nb06._WINDOW_MISTAKES) + 1
+
+
+def test_receptive_field_check_covers_squeezenet_s_longest_path():
+    fire3 = dict(nb06._CASES)[
+        "SqueezeNet up to fire3 (conv1, pool1, then squeeze 1x1 and expand 3x3 twice)"
+    ]
+    assert _correct(fire3) == 23  # conv1 3, pool1 3 + 2*2 = 7, fire2 7 + 2*4 = 15, fire3 23
+
+
+# --- figures -------------------------------------------------------------------------------
+
+
+def _top_of(n_units=2, size=6):
+    images = np.random.default_rng(0).integers(0, 255, (9, size, size, 3), dtype=np.uint8)
+    values = np.random.default_rng(1).uniform(0.1, 1.0, (9, n_units)).astype(np.float32)
+    field = ReceptiveField("x", size, 1, 0)
+    zeros = np.zeros((9, n_units), int)
+    return top_patches(ChannelMaxima("x", values, zeros, zeros, field), images, range(n_units))
+
+
+def test_plot_top_patches_draws_each_mosaic_pixel_for_pixel_with_captions_below():
+    import matplotlib.pyplot as plt
+
+    rows = [_top_of(), _top_of()]
+    captions = [["unit 0\ndog 5/9", "unit 1\nbird 2/9"], ["a", "b"]]
+    fig = plot_top_patches(rows, captions, tile=48, row_labels=["best", "random"], title="t")
+    assert len(fig.axes) == 4
+    mosaic_px = 3 * 48 + 2
+    for ax in fig.axes:
+        box = ax.get_window_extent()
+        assert abs(box.width - mosaic_px) < 1.5 and abs(box.height - mosaic_px) < 1.5
+        assert ax.get_title() == ""  # captions are x-labels: nothing drawn over the patches
+    assert [ax.get_xlabel() for ax in fig.axes] == ["unit 0\ndog 5/9", "unit 1\nbird 2/9", "a", "b"]
+    assert fig.axes[0].get_ylabel() == "best" and fig.axes[2].get_ylabel() == "random"
+    assert fig._suptitle.get_text() == "t"
+    plt.close(fig)
+
+
+def test_plot_predictions_writes_each_guess_on_its_bar():
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+
+    guesses = [[SimpleNamespace(label="space_bar", probability=0.42)] * 2] * 2
+    fig = plot_predictions(np.zeros((2, 8, 8, 3), np.uint8), guesses, titles=["a", "b"])
+    assert len(fig.axes) == 4 and fig.axes[0].get_title() == "a"  # photo, bars, photo, bars
+    assert fig.axes[2].get_title() == "b"
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert texts == ["space bar 42%", "space bar 42%"]
+    plt.close(fig)
+
+
+def test_plot_filters_and_activation_maps_label_every_panel():
+    import matplotlib.pyplot as plt
+
+    fig = plot_filters(np.zeros((5, 3, 3, 3)), cols=4, title="f")
+    assert [ax.get_title() for ax in fig.axes[:5]] == ["0", "1", "2", "3", "4"]
+    plt.close(fig)
+    maps = {"a": np.zeros((1, 4, 6, 3)), "b": np.ones((1, 2, 3, 2))}
+    fig = plot_activation_maps(np.zeros((8, 8, 3), np.uint8), maps, {"a": [0, 2], "b": [1]})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["input", "a\n#0 (4x6)", "a\n#2 (4x6)", "b\n#1 (2x3)"]
+    plt.close(fig)

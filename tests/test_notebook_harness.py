@@ -125,26 +125,103 @@ def test_every_check_fails_on_the_student_stubs(student_dir, path):
         pytest.fail(f"{path.name}:{name} passed on the student stub")
 
 
-def test_colab_setup_cell_installs_on_colab_only(tmp_path):
-    calls = []
-    fake = mock.Mock(side_effect=lambda command: calls.append(command))
-    with (
-        mock.patch("subprocess.check_call", fake),
-        mock.patch.dict(os.environ, {"COLAB_RELEASE_TAG": "x"}),
-    ):
-        with mock.patch("workbook.setup_notebook"):
-            exec(compile(nbtools.SETUP_CELL, "<setup>", "exec"), {})
-    checkout = nbtools.COLAB_CHECKOUT
-    assert calls[0][:3] == ["git", "clone", "--depth"] and calls[0][-1] == checkout
-    assert calls[1][1:] == ["-m", "pip", "install", "-q", "-e", checkout]
-    assert calls[2][1:] == ["-m", "workbook.fetch_data", "--root", checkout]
+def _run_setup_cell(environ: dict, installed: bool) -> tuple[list, mock.Mock]:
+    """Run the setup cell with ``environ`` as os.environ, pip and setup_notebook mocked.
 
-    calls.clear()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLAB_")}
-    with mock.patch("subprocess.check_call", fake), mock.patch.dict(os.environ, env, clear=True):
-        with mock.patch("workbook.setup_notebook") as setup:
-            exec(compile(nbtools.SETUP_CELL, "<setup>", "exec"), {})
-    assert calls == [] and setup.called
+    Args:
+        environ: the whole environment the cell sees.
+        installed: whether ``workbook`` is importable before the cell runs (False: a fresh
+            Colab machine).
+
+    Returns:
+        The commands the cell ran, and the mock of `workbook.setup_notebook`.
+    """
+    import importlib.util
+
+    calls = []
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "workbook" and not installed else real_find_spec(name, *args)
+
+    with (
+        mock.patch("subprocess.check_call", side_effect=lambda command: calls.append(command)),
+        mock.patch("importlib.util.find_spec", side_effect=find_spec),
+        mock.patch.dict(os.environ, environ, clear=True),
+        mock.patch("workbook.setup_notebook") as setup,
+    ):
+        exec(compile(nbtools.SETUP_CELL, "<setup>", "exec"), {})
+    return calls, setup
+
+
+def test_setup_cell_installs_the_workbook_on_a_fresh_colab_only():
+    local = {k: v for k, v in os.environ.items() if not k.startswith("COLAB_")}
+    colab = {**local, "COLAB_RELEASE_TAG": "release-colab_20260101-060000_RC00"}
+    pip = [sys.executable, "-m", "pip", "install", "-q", f"git+{nbtools.REPOSITORY}"]
+
+    calls, setup = _run_setup_cell(colab, installed=False)
+    assert calls == [pip] and setup.call_count == 1
+    # Colab again (the cell run twice, another notebook): installed already
+    calls, setup = _run_setup_cell(colab, installed=True)
+    assert calls == [] and setup.call_count == 1
+    # not Colab: never installs anything, even when workbook is not importable
+    for installed in (True, False):
+        calls, setup = _run_setup_cell(local, installed=installed)
+        assert calls == [] and setup.call_count == 1
+
+
+def test_setup_cell_is_short_hidden_and_lint_clean_for_any_repository():
+    """A student sees a title; ruff accepts the cell even for a fork with a long name."""
+    logic = [
+        line
+        for line in nbtools.SETUP_CELL.splitlines()
+        if line and not line.startswith(("#", "import "))
+    ]
+    assert len(logic) <= 6, logic
+    assert (
+        nbtools.SETUP_CELL.startswith("# @title ")
+        and 'display-mode: "form"' in (nbtools.SETUP_CELL.splitlines()[0])
+    )
+    long_fork = "https://github.com/a-rather-long-organisation-name/" + "x" * 60
+    cell = nbtools.setup_cell(long_fork)
+    source = f'# %% tags=["setup"]\n{cell}\n'
+    ruff = [sys.executable, "-m", "ruff"]
+    stdin = ["--stdin-filename", "notebooks/src/99_probe.py", "-"]
+    fmt = subprocess.run(
+        [*ruff, "format", *stdin], input=source, capture_output=True, text=True, cwd=ROOT
+    )
+    assert fmt.returncode == 0 and fmt.stdout == source, fmt.stdout + fmt.stderr
+    lint = subprocess.run(
+        [*ruff, "check", "--no-cache", *stdin],
+        input=source,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_every_source_has_the_setup_cell_metadata():
+    for src in sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py")):
+        nb = nbtools.read_source(src)
+        setup = [c for c in nb.cells if "setup" in c.metadata.get("tags", [])]
+        assert len(setup) == 1, src.name
+        assert setup[0].metadata["jupyter"] == {"source_hidden": True}, src.name
+        assert "hide-input" in setup[0].metadata["tags"], src.name
+
+
+def test_check_reports_a_setup_cell_that_is_not_hidden(tmp_path, monkeypatch):
+    first = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))[0]
+    text = first.read_text()
+    header = '# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]\n'
+    assert header in text
+    (tmp_path / first.name).write_text(text.replace(header, '# %% tags=["setup"]\n'))
+    monkeypatch.setattr(nbtools, "SRC", tmp_path)
+    assert nbtools._standard_problems(tmp_path / first.name) == [
+        f"setup cell metadata is not {nbtools.SETUP_METADATA}"
+    ]
+    nbtools.cmd_sync([first.stem[:2]])
+    assert (tmp_path / first.name).read_text() == text
 
 
 def test_setup_cell_is_valid_python_and_quiet():
@@ -191,3 +268,46 @@ def test_build_refuses_to_overwrite_an_edited_notebook(tmp_path, monkeypatch):
     os.utime(source, None)  # a newer source wins: the build goes ahead
     nbtools.cmd_build([first.stem[:2]])
     assert "a student's note" not in notebook.read_text()
+
+
+def test_run_prints_one_line_per_notebook_and_no_kernel_warnings(tmp_path):
+    """`tools/notebooks.py run` on a small notebook (the real setup cell, then TensorFlow):
+    the output is the notebook's line and the table, and nothing from the kernel."""
+    import shutil
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("tools", "workbook"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=ignore)
+    for name in ("pyproject.toml", "weights/manifest.toml", "data/manifest.toml"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    header = " ".join(f"{key}={json.dumps(value)}" for key, value in nbtools.SETUP_METADATA.items())
+    source = tmp_path / "notebooks" / "src" / "01_small.py"
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        f"# %% [markdown]\n# # A small notebook\n# {nbtools.colab_badge('01_small')}\n\n"
+        f"# %% {header}\n{nbtools.SETUP_CELL}\n\n"
+        "# %%\nimport tensorflow as tf\n\n"
+        "print(float(tf.function(lambda x: 2 * x)(tf.constant(1.0))))\n"
+    )
+    quiet_settings = ("TF_CPP_MIN_LOG_LEVEL", "PYDEVD_DISABLE_FILE_VALIDATION", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k not in quiet_settings}
+    run = subprocess.run(
+        [sys.executable, "tools/notebooks.py", "run"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "without encryption" not in output and "IPKernelApp" not in output, output
+    assert "WARNING" not in output.upper(), output
+    lines = [line for line in run.stdout.splitlines() if line.strip()]
+    assert re.fullmatch(r"\[1/1\] 01_small: ok in \d+ s -> build/01_small\.html", lines[0])
+    assert lines[1].split() == ["notebook", "status", "seconds"]
+    assert lines[2].split()[:2] == ["01_small", "ok"]
+    assert lines[3] == "index of the executed notebooks: build/index.html"
+    assert len(lines) == 4, lines
+    assert "2.0" in (tmp_path / "build" / "01_small.ipynb").read_text()

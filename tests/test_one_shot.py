@@ -5,9 +5,13 @@ import pytest
 
 from fr_utils.checks.nb01 import check_distance, check_is_same_person
 from fr_utils.lessons.one_shot import (
+    NOBODY,
+    door_split,
+    identify,
     predicted_false_accept_rate,
     recognition_errors,
     squared_distance_matrix,
+    train_softmax,
     verification_pairs,
 )
 from fr_utils.lessons.reference import load_openface_reference
@@ -92,3 +96,75 @@ def test_is_same_person_check_catches_scale_and_boundary_mistakes():
         check_is_same_person(lambda a, b, t: np.sqrt(reference_distance(a, b)) <= t)
     with pytest.raises(CheckFailed, match="d <= tau"):
         check_is_same_person(lambda a, b, t: reference_distance(a, b) < t)
+
+
+def _toy_names():
+    # 4 people with 4 photos, 6 with one photo
+    return [p for p in "abcd" for _ in range(4)] + [f"single{i}" for i in range(6)]
+
+
+def test_door_split_gives_disjoint_roles():
+    names = np.array(_toy_names())
+    split = door_split(names, n_known=3, max_shots=2, n_nobody=4, seed=1)
+    assert split.enrol.shape == (3, 2) and len(split.known) == 3
+    assert split.newcomer not in split.known
+    enrolled = set(split.enrol.ravel())
+    assert enrolled.isdisjoint(split.probes) and len(split.probes) == 3 * 2
+    for row, label in zip(split.probes, split.probe_labels, strict=True):
+        assert names[row] == split.known[label]
+    for rows, person in zip(split.enrol, split.known, strict=True):
+        assert set(names[rows]) == {person}
+    assert set(names[split.newcomer_rows]) == {split.newcomer}
+    assert len(split.nobody) == 4 and len(split.strangers) == 2
+    assert set(split.nobody).isdisjoint(split.strangers)
+    assert all(names[r].startswith("single") for r in np.r_[split.nobody, split.strangers])
+    with pytest.raises(ValueError, match="lower the numbers"):
+        door_split(names, n_known=4, max_shots=2, n_nobody=4)  # 4 known + newcomer > 4 people
+    with pytest.raises(ValueError, match="lower the numbers"):
+        door_split(names, n_known=2, max_shots=2, n_nobody=6)  # no stranger would be left
+
+
+def test_train_softmax_learns_separable_classes_and_nobody_deterministically():
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:4] * 3.0  # people 0, 1, 2 and "nobody" at the fourth centre
+    labels = np.repeat([0, 1, 2, NOBODY], [2, 2, 2, 10])
+    x = centres[np.where(labels == NOBODY, 3, labels)] + rng.normal(scale=0.1, size=(16, 8))
+    clf = train_softmax(x, labels, n_people=3, steps=200)
+    assert clf.weights.shape == (8, 4) and clf.bias.shape == (4,) and clf.n_people == 3
+    np.testing.assert_array_equal(clf.predict(x), labels)
+    assert clf.final_loss < 0.05
+    again = train_softmax(x, labels, n_people=3, steps=200)
+    np.testing.assert_allclose(again.weights, clf.weights, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="each class"):
+        train_softmax(x[:6], labels[:6], n_people=3)  # no "nobody" row
+    with pytest.raises(ValueError, match="NOBODY"):
+        train_softmax(x, np.where(labels == 2, 5, labels), n_people=3)
+
+
+def test_train_softmax_weighs_every_class_the_same():
+    # one photo of a person against 50 of "nobody" on the same side: balanced weights keep the
+    # person's own photo named, an unweighted loss would call everything "nobody"
+    x = np.array([[1.0, 0.0]] + [[1.0, 0.2 * k] for k in range(1, 51)])
+    labels = np.array([0] + [NOBODY] * 50)
+    clf = train_softmax(x, labels, n_people=1, steps=300)
+    assert clf.predict(x[:1])[0] == 0
+
+
+def test_identify_answers_the_nearest_within_the_threshold():
+    gallery = np.array([[0.0, 0.0], [1.0, 0.0]])
+    probes = np.array([[0.1, 0.0], [0.9, 0.0], [0.5, 3.0], [1.5, 0.0]])
+    got = identify(probes, gallery, np.array([7, 8]), threshold=0.25)
+    np.testing.assert_array_equal(got, [7, 8, NOBODY, 8])  # d = 0.25 exactly is a match
+
+
+def test_on_real_encodings_one_photo_suits_the_similarity_not_the_softmax():
+    encodings, names = load_openface_reference()
+    tau = best_threshold(*verification_pairs(encodings, names), criterion="balanced")
+    split = door_split(names, n_known=10, max_shots=5, n_nobody=100, seed=0)
+    rows, labels = split.enrol[:, 0], np.arange(10)
+    x = encodings[np.r_[rows, split.nobody]]
+    softmax = train_softmax(x, np.r_[labels, np.full(len(split.nobody), NOBODY)], 10)
+    softmax_right = np.mean(softmax.predict(encodings[split.probes]) == split.probe_labels)
+    similar = identify(encodings[split.probes], encodings[rows], labels, tau)
+    assert np.mean(similar == split.probe_labels) > softmax_right + 0.1
+    assert set(softmax.predict(encodings[split.newcomer_rows])) <= set(range(10)) | {NOBODY}

@@ -75,3 +75,39 @@ def test_nbval_passes_unchanged_and_fails_on_a_changed_number(tmp_path):
     assert re.search(r"\b1 failed\b", summary) and re.search(r"\b\d+ passed\b", summary), (
         result.stdout[-3000:]
     )
+
+
+def test_numbers_agree_within_the_approximate_tolerance_only():
+    from workbook.nbval_policy import numbers_agree
+
+    assert numbers_agree("accuracy 0.671 AUC 0.743", "accuracy 0.666 AUC 0.735")
+    assert numbers_agree("recall {'sphere': 0.95}", "recall {'sphere': 0.925}")
+    assert not numbers_agree("accuracy 0.671", "accuracy 0.571")  # a real change of the result
+    assert not numbers_agree("accuracy 0.671", "loss 0.671")  # the text itself must not change
+    assert not numbers_agree("3 errors", "3 errors, 1 crash")
+
+
+def _tiny_notebook(path: Path, stored: str, tags: list[str]) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('print("accuracy 0.671")', metadata={"tags": tags})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored)]
+    cell.execution_count = 1
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+
+
+@pytest.mark.parametrize(
+    ("stored", "tags", "passes"),
+    [
+        ("accuracy 0.666\n", ["nbval-approximate"], True),  # another CPU's last digits
+        ("accuracy 0.571\n", ["nbval-approximate"], False),  # a different result
+        ("accuracy 0.666\n", [], False),  # untagged cells compare at 3 significant digits
+    ],
+)
+def test_approximate_cells_accept_last_digit_noise_and_nothing_more(tmp_path, stored, tags, passes):
+    path = tmp_path / "tiny.ipynb"
+    _tiny_notebook(path, stored, tags)
+    result = run_nbval(path)
+    assert (result.returncode == 0) is passes, result.stdout[-2000:]

@@ -13,8 +13,11 @@ from fr_utils.lessons.pair_eval import (
     pair_distances,
 )
 from fr_utils.lessons.triplets import (
+    STRATEGIES,
+    STRATEGY_COLOURS,
     batch_hard_triplets,
     build_embedding_cnn,
+    draw_mined_triplets,
     embed,
     pairwise_squared_distances,
     random_triplets,
@@ -22,8 +25,9 @@ from fr_utils.lessons.triplets import (
     select_triplets,
     semi_hard_triplets,
     train_triplet_model,
+    triplet_distances,
 )
-from fr_utils.lfw.crops import FaceCrops, load_lfw_crops, split_identities
+from fr_utils.lfw.crops import FaceCrops, load_lfw_crops, photo_counts, split_identities
 from fr_utils.losses import triplet_loss
 from fr_utils.metrics import best_threshold, verification_accuracy
 from workbook.checking import CheckFailed
@@ -134,6 +138,58 @@ def test_check_triplet_loss_names_each_classic_mistake(mistake, diagnosis):
     assert diagnosis in str(failure.value)
 
 
+def notebook_solution(y_true, y_pred, alpha=0.2):
+    """The notebook's solution, with its given first line that converts the inputs."""
+    anchor, positive, negative = (tf.cast(y_pred[i], tf.float32) for i in range(3))
+    pos_dist = tf.reduce_sum(tf.square(anchor - positive), axis=-1)
+    neg_dist = tf.reduce_sum(tf.square(anchor - negative), axis=-1)
+    return tf.reduce_sum(tf.maximum(pos_dist - neg_dist + alpha, 0.0))
+
+
+def unconverted(y_true, y_pred, alpha=0.2):
+    """Right on tensors, but `list - list` is a TypeError: the course's test cell passes lists."""
+    anchor, positive, negative = y_pred[0], y_pred[1], y_pred[2]
+    pos_dist = tf.reduce_sum(tf.square(anchor - positive), axis=-1)
+    neg_dist = tf.reduce_sum(tf.square(anchor - negative), axis=-1)
+    return tf.reduce_sum(tf.maximum(pos_dist - neg_dist + alpha, 0.0))
+
+
+def tensor_only(y_true, y_pred, alpha=0.2):
+    """Right on float32 tensors, but float64 NumPy arrays meet float32 constants: a dtype error."""
+    anchor, positive, negative = y_pred[0], y_pred[1], y_pred[2]
+    pos_dist = tf.reduce_sum(tf.square(tf.subtract(anchor, positive)), axis=-1)
+    neg_dist = tf.reduce_sum(tf.square(tf.subtract(anchor, negative)), axis=-1)
+    return tf.reduce_sum(tf.maximum(pos_dist - neg_dist + tf.constant(alpha), 0.0))
+
+
+def test_check_triplet_loss_passes_the_notebook_solution(capsys):
+    check_triplet_loss(notebook_solution)
+    assert "All checks passed for triplet_loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("solution", [unconverted, tensor_only])
+def test_check_triplet_loss_asks_for_lists_and_numpy_arrays(solution):
+    solution(None, [tf.zeros((2, 3))] * 3)  # right on tensors ...
+    with pytest.raises(CheckFailed, match="Python lists and NumPy arrays") as failure:
+        check_triplet_loss(solution)  # ... but not on the course's lists or on NumPy arrays
+    assert "tf.cast(x, tf.float32)" in str(failure.value)
+
+
+def test_reference_triplet_loss_accepts_lists_arrays_and_float64():
+    assert float(triplet_loss(None, ([1.0, 1.0], [1.0, 1.0], [1.0, 1.0]), 5)) == 5.0
+    lists = ([[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]])
+    assert float(triplet_loss(None, lists, 3)) == pytest.approx(2.0)
+    batch = np.random.default_rng(0).normal(size=(3, 5, 4))  # float64
+    expected = float(triplet_loss(None, [tf.constant(x, tf.float32) for x in batch], 0.3))
+    for given in (batch, list(batch), [tf.constant(x) for x in batch]):  # array, list, float64
+        result = triplet_loss(None, given, 0.3)
+        assert result.dtype == tf.float32 and float(result) == pytest.approx(expected, rel=1e-6)
+    # the lecture's margin example: d(A,P) = 0.5, d(A,N) = 0.51
+    example = ([0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.5, 0.1])
+    assert float(triplet_loss(None, example, 0.2)) == pytest.approx(0.19, abs=1e-6)
+    assert float(triplet_loss(None, example, 0.0)) == 0.0
+
+
 def test_check_failure_is_an_assertion_error_so_nbgrader_counts_it():
     with pytest.raises(AssertionError):
         check_triplet_loss(missing_max)
@@ -225,6 +281,60 @@ def test_semi_hard_negative_is_the_closest_one_farther_than_the_positive():
             assert negative[i] == farther[np.argmin(d[i, farther])]
         else:  # no negative beyond the positive: take the least hard one
             assert negative[i] == others[np.argmax(d[i, others])]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_triplet_distances_are_those_of_the_selected_triplets(strategy):
+    points = np.random.default_rng(2).normal(size=(12, 3)).astype(np.float32)
+    labels = np.repeat(np.arange(4), 3).astype(np.int32)
+    d_ap, d_an = triplet_distances(strategy, points, labels, seed=4)
+    positive, negative = (t.numpy() for t in select_triplets(strategy, points, labels, 4))
+    d = ((points[:, None] - points[None]) ** 2).sum(-1)
+    rows = np.arange(12)
+    np.testing.assert_allclose(d_ap, d[rows, positive], rtol=1e-5)
+    np.testing.assert_allclose(d_an, d[rows, negative], rtol=1e-5)
+    if strategy == "batch_hard":  # farthest positive, closest negative
+        same = labels[:, None] == labels[None]
+        np.testing.assert_allclose(d_ap, np.where(same, d, -1).max(1), rtol=1e-5)
+        np.testing.assert_allclose(d_an, np.where(same, np.inf, d).min(1), rtol=1e-5)
+
+
+def test_every_strategy_and_baseline_has_one_colour():
+    assert set(STRATEGIES) < set(STRATEGY_COLOURS)
+    assert len(set(STRATEGY_COLOURS.values())) == len(STRATEGY_COLOURS)
+
+
+def test_draw_mined_triplets_shows_anchor_positive_and_negative_per_strategy():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, size=(8, 16, 16, 3), dtype=np.uint8)
+    points = rng.normal(size=(8, 2)).astype(np.float32)
+    labels = np.repeat(np.arange(4), 2).astype(np.int32)
+    fig = draw_mined_triplets(images, points, labels, anchors=[0, 3], seed=1)
+    axes = np.array(fig.axes).reshape(2, 7)
+    assert [ax.get_title() for ax in axes[:, 0]] == ["anchor", "anchor"]
+    _, negative = (t.numpy() for t in select_triplets("batch_hard", points, labels, 1))
+    d = ((points[3] - points[negative[3]]) ** 2).sum()
+    assert axes[1, 6].get_title() == f"N: d={d:.3f}"
+    np.testing.assert_array_equal(axes[1, 6].get_images()[0].get_array(), images[negative[3]])
+    texts = [t.get_text() for t in fig.texts]
+    assert texts == ["random", "semi-hard", "batch-hard"]
+    plt.close(fig)
+
+
+def test_photo_counts_counts_jpegs_per_person(tmp_path):
+    for name, n in (("Ann", 3), ("Bob", 1)):
+        (tmp_path / name).mkdir()
+        for i in range(n):
+            (tmp_path / name / f"{name}_{i:04d}.jpg").write_bytes(b"")
+    (tmp_path / "pairs.txt").write_text("not a person")
+    assert photo_counts(tmp_path) == {"Ann": 3, "Bob": 1}
+    with pytest.raises(FileNotFoundError):
+        photo_counts(tmp_path / "missing")
 
 
 def test_random_triplets_are_valid_reproducible_and_varied():

@@ -197,3 +197,100 @@ def test_funneled_encoding_separates_one_person_from_another():
     same = np.linalg.norm(codes[0] - codes[1])
     different = min(np.linalg.norm(codes[0] - codes[2]), np.linalg.norm(codes[1] - codes[2]))
     assert same < 0.45 < different
+
+
+@pytest.mark.slow
+def test_pooled_features_and_last_layer_reproduce_the_encoder():
+    import fr_utils
+    from fr_utils.lessons.siamese import descriptor_kernel, encode_pooled, pooled_features
+    from fr_utils.lfw.pairs import funneled_chips
+
+    encoder = fr_utils.load_face_model()
+    landmarks = np.array([[104, 112], [146, 111.5], [124.5, 137.5], [108.5, 158.5], [144, 158.5]])
+    photos = ["Colin_Powell/Colin_Powell_0001.jpg", "Laura_Bush/Laura_Bush_0001.jpg"]
+    chips = funneled_chips(photos, landmarks, encoder.input_size, encoder.padding)
+    assert chips.shape == (2, 150, 150, 3) and chips.dtype == np.uint8 and chips.std() > 20
+    pooled = pooled_features(encoder.model, chips, batch_size=1)
+    kernel = descriptor_kernel(encoder.model)
+    assert pooled.shape == (2, kernel.shape[0]) and kernel.shape == (256, 128)
+    np.testing.assert_allclose(encode_pooled(pooled, kernel), encoder.encode(chips), atol=1e-5)
+
+
+# ---- pixel baseline and the end-to-end Siamese network ---------------------------------------
+
+
+def test_pixel_distances_are_l2_between_scaled_pixels_in_chunks():
+    from fr_utils.lessons.pair_features import pixel_distances
+
+    chips = np.random.default_rng(0).integers(0, 256, size=(5, 4, 4, 3), dtype=np.uint8)
+    first, second = np.array([0, 1, 2, 4, 3]), np.array([1, 1, 4, 0, 2])
+    brute = [
+        np.linalg.norm(chips[a] / 255.0 - chips[b] / 255.0)
+        for a, b in zip(first, second, strict=True)
+    ]
+    np.testing.assert_allclose(pixel_distances(chips, first, second, chunk=2), brute, rtol=1e-5)
+    assert pixel_distances(chips, first, second)[1] == 0.0
+
+
+def _pooled_pairs(seed=0, n=80, width=16, codes=8):
+    """Pooled features of pairs whose 'identity' is a random direction, plus a true kernel."""
+    rng = np.random.default_rng(seed)
+    people = rng.normal(size=(10, width)).astype(np.float32)
+    a_id = rng.integers(0, 10, n)
+    same = rng.random(n) < 0.5
+    b_id = np.where(same, a_id, (a_id + rng.integers(1, 10, n)) % 10)
+    noise = lambda: rng.normal(scale=0.6, size=(n, width)).astype(np.float32)  # noqa: E731
+    kernel = rng.normal(size=(width, codes)).astype(np.float32)
+    return people[a_id] + noise(), people[b_id] + noise(), same, kernel
+
+
+def test_build_siamese_is_the_formula_with_one_shared_layer():
+    from fr_utils.lessons.siamese import build_siamese, encode_pooled
+
+    pooled_a, pooled_b, _, kernel = _pooled_pairs()
+    w = np.random.default_rng(1).normal(size=kernel.shape[1]).astype(np.float32)
+    model = build_siamese(kernel, w, b=0.3)
+    expected = logistic_unit(
+        abs_diff_features(encode_pooled(pooled_a, kernel), encode_pooled(pooled_b, kernel)), w, 0.3
+    )
+    got = model.predict([pooled_a, pooled_b], verbose=0).ravel()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    shared = [v for v in model.trainable_variables if "descriptor" in v.path]
+    assert len(shared) == 1, "both branches must use the same last layer"
+
+
+def test_train_siamese_moves_the_shared_layer_and_records_validation_auc():
+    from fr_utils.lessons.siamese import siamese_weights, train_siamese
+
+    pooled_a, pooled_b, same, kernel = _pooled_pairs()
+    va, vb, vsame, _ = _pooled_pairs(seed=1)
+    model, history = train_siamese(
+        pooled_a, pooled_b, same, kernel, epochs=4, learning_rate=0.05, batch_size=20,
+        validation=(va, vb, vsame),
+    )  # fmt: skip
+    tuned, w, b = siamese_weights(model)
+    assert not np.allclose(tuned, kernel) and np.abs(w).sum() > 0  # both parts were trained
+    assert len(history.history["val_auc"]) == 4
+    assert all(0.0 <= auc <= 1.0 for auc in history.history["val_auc"])
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    again, _ = train_siamese(
+        pooled_a, pooled_b, same, kernel, epochs=4, learning_rate=0.05, batch_size=20
+    )
+    np.testing.assert_allclose(siamese_weights(again)[0], tuned, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="one row per pair|n labels"):
+        train_siamese(pooled_a, pooled_b[:-1], same, kernel)
+
+
+def test_split_by_people_never_shares_a_person():
+    from fr_utils.lessons.siamese import split_by_people
+
+    train = training_pairs(200, exclude=set(), seed=2)
+    first, second = split_by_people(train, seed=3)
+    assert first.any() and second.any() and not (first & second).any()
+    people = [
+        {identity_of(p) for i in np.flatnonzero(mask) for p in (train.paths_a[i], train.paths_b[i])}
+        for mask in (first, second)
+    ]
+    assert not people[0] & people[1]
+    crossing = ~first & ~second
+    assert all(not train.same[i] for i in np.flatnonzero(crossing))  # only impostors cross

@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -643,7 +643,7 @@ def measure_solution(
             record = {
                 "cells": report["times"],
                 "parameters": parameters.get(name[:2], ""),
-                "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "load_average": os.getloadavg()[0],
             }
             with atomic_open(timings / f"{name}.json", "w") as handle:

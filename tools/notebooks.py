@@ -8,9 +8,13 @@ Every ``notebooks/NN_topic.ipynb`` is *paired* with its source (notebook metadat
 ``jupytext.formats = "ipynb,src//py:percent"``): in JupyterLab with jupytext installed (``make
 lab``), saving the notebook updates the source, so work done in either file is kept.
 
-What jupytext cannot know lives here: the standard setup cell (tagged ``setup``) and the "Open
-in Colab" badge, both generated from `SETUP_CELL` and `colab_badge`; ``check`` fails when a
-source's copy differs, ``sync`` rewrites them.
+What jupytext cannot know lives here: the standard setup cell (tagged ``setup``, its code hidden
+in JupyterLab, Colab and the course website) and the "Open in Colab" badge, both generated from
+`setup_cell` and `colab_badge` with the repository URL of ``pyproject.toml``'s ``[tool.workbook]``
+(`tools/project.py`); ``check`` fails when a source's copy differs, ``sync`` rewrites them.
+
+Kernels are started with CurveZMQ keys from the kernel manager (`kernel_config`), so the kernel's
+messages are encrypted and it does not warn "Kernel is running over TCP without encryption".
 
 Commands (``python tools/notebooks.py CMD [NN ...]``; NN selects notebooks by prefix):
 
@@ -37,6 +41,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 from jupytext.combine import combine_inputs_with_outputs
+from project import repository_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "notebooks" / "src"
@@ -44,7 +49,6 @@ NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
 
 from workbook.atomic import atomic_open  # noqa: E402
-from workbook.setup import COLAB_CHECKOUT, REPO_URL  # noqa: E402
 
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 FORMAT = "py:percent"
@@ -54,33 +58,64 @@ JUPYTEXT = {
     "notebook_metadata_filter": "-all",
     "cell_metadata_filter": "tags,nbgrader,jupyter,-all",
 }
-
-SETUP_CELL = f"""\
-# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+#: Where the workbook is published (``[tool.workbook] repository`` in pyproject.toml).
+REPOSITORY = repository_url()
+#: The setup cell's metadata: its tag, and its code hidden in JupyterLab (``jupyter``) and on the
+#: course website (``hide-input``); on Colab the ``@title`` line makes it a form, code hidden.
+SETUP_METADATA = {"jupyter": {"source_hidden": True}, "tags": ["setup", "hide-input"]}
+#: The setup cell, with ``{url}`` the repository. On Colab (and only there: Colab sets
+#: ``COLAB_RELEASE_TAG``) the workbook is not installed when it runs, so the cell installs it with
+#: pip from the repository; `workbook.setup_notebook` then does the rest (the course data).
+_SETUP_TEMPLATE = """\
+# @title Setup (on Google Colab it installs the workbook first) {{ display-mode: "form" }}
+import importlib.util
 import os
 import subprocess
 import sys
 
-REPO = "{REPO_URL}"
-CHECKOUT = "{COLAB_CHECKOUT}"
-COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
-if COLAB and not os.path.isdir(CHECKOUT):
-    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
-if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
-    sys.path.insert(0, CHECKOUT)
+if "COLAB_RELEASE_TAG" in os.environ and importlib.util.find_spec("workbook") is None:
+    url = "git+{url}"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", url])
+    importlib.invalidate_caches()
 import workbook
 
-workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth"""
+workbook.setup_notebook()  # seeds, quiet logs, figure defaults; on Colab also the course data"""
 _BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 
 
-def colab_badge(stem: str) -> str:
-    """Markdown for the "Open in Colab" badge of notebook ``stem``."""
-    repo = REPO_URL.removeprefix("https://github.com/")
-    url = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{stem}.ipynb"
-    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+def setup_cell(url: str = REPOSITORY) -> str:
+    """The source of the standard setup cell, which installs from repository ``url`` on Colab."""
+    return _SETUP_TEMPLATE.format(url=url)
+
+
+def colab_badge(stem: str, url: str = REPOSITORY) -> str:
+    """Markdown for the "Open in Colab" badge of notebook ``stem`` in repository ``url``."""
+    repo = url.removeprefix("https://github.com/")
+    target = f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/{stem}.ipynb"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({target})"
+
+
+SETUP_CELL = setup_cell()
+
+
+def kernel_config():
+    """The traitlets configuration of the kernels that `execute` starts.
+
+    The kernel manager provisions CurveZMQ keys when the kernel supports them (ipykernel 7
+    declares it in its kernelspec), so the messages between this process and the kernel are
+    encrypted, and ipykernel does not warn that it runs "over TCP without encryption". Without
+    CurveZMQ in pyzmq (a rare build), or with a jupyter_client older than 8.10 (which has no
+    such setting; the ipykernel of its time does not warn either), the kernel runs unencrypted
+    on localhost, as before.
+    """
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    config = Config()
+    if zmq.has("curve") and KernelManager.class_traits().get("transport_encryption"):
+        config.KernelManager.transport_encryption = "auto"
+    return config
 
 
 def read_source(path: Path) -> nbformat.NotebookNode:
@@ -136,7 +171,9 @@ def _standard_problems(path: Path) -> list[str]:
     problems = []
     setup = [c for c in nb.cells if "setup" in c.metadata.get("tags", [])]
     if len(setup) != 1 or setup[0].source != SETUP_CELL:
-        problems.append("setup cell differs from tools/notebooks.py SETUP_CELL")
+        problems.append("setup cell differs from tools/notebooks.py setup_cell()")
+    elif {k: setup[0].metadata.get(k) for k in SETUP_METADATA} != SETUP_METADATA:
+        problems.append(f"setup cell metadata is not {SETUP_METADATA}")
     badges = [m for c in nb.cells if c.cell_type == "markdown" for m in _BADGE.findall(c.source)]
     if badges != [colab_badge(path.stem)]:
         problems.append("Colab badge missing or pointing elsewhere")
@@ -162,11 +199,20 @@ def execute(nb, cwd: Path, timeout: int = 1200):
     from nbclient import NotebookClient
 
     NotebookClient(
-        nb, kernel_name="python3", timeout=timeout, resources={"metadata": {"path": str(cwd)}}
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        resources={"metadata": {"path": str(cwd)}},
+        config=kernel_config(),
     ).execute()
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.metadata.pop("execution", None)
+    # what the kernel adds (its Python version, widget state) differs between machines
+    nb.metadata = {
+        key: nb.metadata[key] for key in ("kernelspec", "jupytext") if key in nb.metadata
+    }
+    nb.metadata["language_info"] = {"name": "python"}
     return nb
 
 
@@ -200,31 +246,45 @@ def cmd_execute(stems):
 
 
 def cmd_run(stems):
-    """Execute every notebook into build/, render HTML and print notebook, status, seconds."""
-    from nbconvert import HTMLExporter
+    """Execute every notebook into build/, render HTML and print notebook, status, seconds.
+
+    One line per notebook as it finishes, an overall progress bar on stderr (when it is a
+    terminal), then the table; build/index.html links the executed notebooks.
+    """
+    from book import html_exporter, run_index  # tools/book.py: offline HTML, build/index.html
+    from tqdm import tqdm
 
     out = ROOT / "build"
     out.mkdir(exist_ok=True)
-    rows = []
-    for src in _select(stems):
-        print(f"running {src.stem} ...", flush=True)
+    sources, rows = _select(stems), []
+    bar = tqdm(total=len(sources), unit="notebook", file=sys.stderr, disable=None)
+    for number, src in enumerate(sources, start=1):
+        bar.set_description(src.stem)
         start, status = time.time(), "ok"
         nb = read_source(src)
         try:
             execute(nb, NOTEBOOKS)
         except Exception as error:  # keep going: the table reports every notebook
             status = f"FAILED: {type(error).__name__}"
-            print(str(error)[-2000:], flush=True)
+            tqdm.write(str(error)[-2000:])
         seconds = time.time() - start
         _write(nb, out / f"{src.stem}.ipynb")
-        html, _ = HTMLExporter().from_notebook_node(nb)
+        html, _ = html_exporter(out).from_notebook_node(nb)
         (out / f"{src.stem}.html").write_text(html)
         rows.append((src.stem, status, seconds))
-        print(f"  {status} in {seconds:.0f} s -> build/{src.stem}.html", flush=True)
+        tqdm.write(
+            f"[{number}/{len(sources)}] {src.stem}: {status} in {seconds:.0f} s"
+            f" -> build/{src.stem}.html"
+        )
+        sys.stdout.flush()
+        bar.update()
+    bar.set_description("all notebooks")
+    bar.close()
     width = max(len(r[0]) for r in rows)
     print(f"\n{'notebook':<{width}}  {'status':<10}  seconds")
     for stem, status, seconds in rows:
         print(f"{stem:<{width}}  {status:<10}  {seconds:7.1f}")
+    print(f"\nindex of the executed notebooks: {run_index(rows, out).relative_to(ROOT)}")
     if any(r[1] != "ok" for r in rows):
         raise SystemExit(1)
 
@@ -251,6 +311,11 @@ def cmd_sync(stems):
         for cell in nb.cells:
             if "setup" in cell.metadata.get("tags", []):
                 cell.source = SETUP_CELL
+                tags = cell.metadata["tags"]
+                tags += [tag for tag in SETUP_METADATA["tags"] if tag not in tags]
+                cell.metadata["jupyter"] = copy.deepcopy(SETUP_METADATA["jupyter"])
+                # sorted, as in the .ipynb, so that saving it from JupyterLab changes nothing
+                cell.metadata = dict(sorted(cell.metadata.items()))
             elif cell.cell_type == "markdown":
                 cell.source = _BADGE.sub(lambda _, badge=badge: badge, cell.source)
         nb.metadata = copy.deepcopy({"jupytext": JUPYTEXT})

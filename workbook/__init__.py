@@ -1,11 +1,13 @@
 """Shared plumbing of the workbook, used by `fr_utils`, `nst_utils`, `conv_utils` and the tools.
 
-* finding files: `workbook.resources` (data_path, weights_path, cache_dir),
-  `workbook.download` (the one download path), `workbook.atomic` (the one atomic write);
+* finding files: `workbook.resources` (data_path, weights_path, cache_dir, sealed caches),
+  `workbook.download` (the one download path), `workbook.atomic` (the one atomic write, and
+  the lock around a load-modify-save);
+* command lines: `workbook.cli` (exit codes and one-line errors, shared by every CLI);
 * reading and crediting images: `workbook.images` (the one image reader),
   `workbook.credits` (the credit line of every image a notebook shows);
-* notebooks: `workbook.setup` (the first cell of every notebook), `workbook.nbval_policy`
-  (the pytest plugin that compares re-executed outputs);
+* notebooks: `workbook.setup` (the first cell of every notebook; on Colab, the data),
+  `workbook.nbval_policy` (the pytest plugin that compares re-executed outputs);
 * grading: `workbook.checking` (CheckFailed and the helpers every ``checks`` module uses);
 * tooling: `workbook.fetch_data` and `workbook.wfdb` (``make data``).
 
@@ -20,10 +22,9 @@ from workbook.resources import (
     data_path,
     weights_path,
 )
-from workbook.setup import REPO_URL, setup_notebook
+from workbook.setup import setup_notebook
 
 __all__ = [
-    "REPO_URL",
     "CheckFailed",
     "DataNotFoundError",
     "WeightsUnavailableError",

@@ -15,6 +15,11 @@ writing fails, the temporary file is deleted and the destination is untouched. A
 destination keeps its permission bits, and writing through a symbolic link replaces the
 file the link points to, not the link. `remove_stale` deletes temporary files that a killed
 process left behind.
+
+An atomic write keeps readers safe, not writers: two processes that each load a file, change
+it and write it back lose one of the two changes. `exclusive_lock` serialises such
+read-modify-write sections across processes (an advisory ``flock`` on a hidden ``.<name>.lock``
+file beside the destination; Linux and macOS; on Windows it does not lock, see there).
 """
 
 from __future__ import annotations
@@ -28,11 +33,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_open", "atomic_path", "remove_stale", "replace"]
+__all__ = ["atomic_open", "atomic_path", "exclusive_lock", "lock_file", "remove_stale", "replace"]
 
 _TAG = ".tmp."
 # A temporary file older than this belongs to a process that died while writing it.
 STALE_SECONDS = 3600
+# How long `exclusive_lock` waits for another process to finish by default, in seconds.
+LOCK_TIMEOUT = 600.0
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 
 def _target(dest: str | os.PathLike) -> Path:
@@ -136,3 +148,58 @@ def remove_stale(dest: str | os.PathLike, older_than: float = STALE_SECONDS) -> 
         except FileNotFoundError:  # another process cleaned it first
             continue
     return removed
+
+
+def lock_file(dest: str | os.PathLike) -> Path:
+    """The lock file of ``dest``: ``.<name>.lock`` beside the file really written."""
+    target = _target(dest)
+    return target.parent / f".{target.name}.lock"
+
+
+@contextmanager
+def exclusive_lock(dest: str | os.PathLike, timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
+    """Hold an exclusive inter-process lock on ``dest`` for the duration of the block.
+
+    Wrap a whole load-modify-save in it, so that concurrent writers take turns instead of
+    overwriting each other's changes. The lock is an advisory ``flock`` on `lock_file` (the
+    lock file is kept; deleting it could let two writers in). Every writer of ``dest`` must
+    take it; readers need not (`atomic_open` already gives them a whole file). Symbolic links
+    are resolved, so two links to one file share one lock.
+
+    On Windows there is no ``fcntl``: the block runs without a lock, and concurrent writers
+    can lose changes there as before.
+
+    Args:
+        dest: the file to be changed (it need not exist yet; its folder must).
+        timeout: seconds to wait for another holder before giving up.
+
+    Yields:
+        The lock file's path.
+
+    Raises:
+        TimeoutError: another process held the lock for ``timeout`` seconds.
+    """
+    path = lock_file(dest)
+    if fcntl is None:
+        yield path
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{dest} is being changed by another process (it has held {path} for"
+                        f" over {timeout:.0f} s); try again when it has finished"
+                    ) from None
+                time.sleep(0.02)
+        try:
+            yield path
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

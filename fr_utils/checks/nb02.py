@@ -80,7 +80,7 @@ def check_img_to_encoding(img_to_encoding) -> None:
             got,
             expected,
             what,
-            hint="Use the chip of fr_utils.align_face(image_path) (the largest face), encoded"
+            hint="Use the chip of fr_utils.align_face(image_path) (the photo's subject), encoded"
             " by encoder.encode.",
             rtol=1e-3,
             atol=1e-4,

@@ -4,7 +4,9 @@
 random one, compares with `fr_utils.losses.triplet_loss`, and, when they differ, recomputes
 the classic wrong versions on the same inputs to say which mistake was made: the mean
 instead of the sum, a missing ``max(., 0)``, plain instead of squared distances, distances
-summed over the wrong axis, the margin outside the ``max`` or a hard-coded margin.
+summed over the wrong axis, the margin outside the ``max`` or a hard-coded margin. Then it
+passes the same kind of batches as Python lists and as NumPy arrays, the way the course's own
+test cell calls the loss, and says how to convert them when the function cannot take them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class _Case:
     positive: np.ndarray
     negative: np.ndarray
     alpha: float | None  # None: call without alpha, i.e. with the default 0.2
+    kind: str = "tensor"  # how the batch is passed: "tensor", "list" (Python lists) or "numpy"
 
 
 def _cases() -> list[_Case]:
@@ -110,11 +113,46 @@ _MISTAKES = [
 ]
 
 
+def _plain_cases() -> list[_Case]:
+    """Batches passed as Python lists and NumPy arrays (float64), as the course's test cell does."""
+    rng = np.random.default_rng(4)
+    swapped = [
+        np.float32([[1, 0], [0, 1]]),
+        np.float32([[1, 0], [0, 1]]),
+        np.float32([[0, 1], [1, 0]]),
+    ]
+    return [
+        _Case(
+            "one triplet of equal encodings, as Python lists",
+            *np.ones((3, 2), np.float32),
+            5.0,
+            "list",
+        ),
+        _Case("2 triplets as nested Python lists", *swapped, 3.0, "list"),
+        _Case(
+            "a float64 NumPy batch of 3 triplets",
+            *rng.normal(scale=0.4, size=(3, 3, 4)),
+            0.2,
+            "numpy",
+        ),
+    ]
+
+
+def _as_given(array: np.ndarray, kind: str):
+    import tensorflow as tf
+
+    if kind == "list":
+        return array.tolist()
+    return array if kind == "numpy" else tf.constant(array)
+
+
 def _run(fn: Callable, case: _Case) -> object:
     """Call ``fn`` as Keras calls a loss: ``fn(y_true, [anchor, positive, negative], alpha)``."""
     import tensorflow as tf
 
-    y_pred = [tf.constant(x) for x in (case.anchor, case.positive, case.negative)]
+    y_pred = [_as_given(x, case.kind) for x in (case.anchor, case.positive, case.negative)]
+    if case.kind == "list":
+        y_pred = tuple(y_pred)  # the course's test cell passes a tuple of lists
     labels = tf.zeros((len(case.anchor), 1))  # ignored by the triplet loss, as in Keras
     alpha = {} if case.alpha is None else {"alpha": case.alpha}
     return call_student(fn, labels, y_pred, what=f"triplet_loss on {case.name}", **alpha)
@@ -152,23 +190,47 @@ def _close(a: float, b: float) -> bool:
     return bool(np.isclose(a, b, rtol=1e-4, atol=1e-5))
 
 
+def _expected(case: _Case) -> float:
+    alpha = 0.2 if case.alpha is None else case.alpha
+    return float(_reference(None, [case.anchor, case.positive, case.negative], alpha=alpha))
+
+
+def _run_plain(fn: Callable, case: _Case) -> float:
+    """`_run` for a list or NumPy case: a crash there means the inputs were not converted."""
+    try:
+        return _scalar(_run(fn, case), case)
+    except CheckFailed as failure:
+        raise CheckFailed(
+            f"{failure} triplet_loss must also accept Python lists and NumPy arrays, as the"
+            " course's test cell passes them: turn each of y_pred's three parts into a float32"
+            " tensor first, with tf.cast(x, tf.float32) (the given first line does)."
+        ) from None
+
+
 def check_triplet_loss(triplet_loss: Callable) -> None:
     """Check a student's ``triplet_loss(y_true, y_pred, alpha=0.2)`` against the reference.
 
+    Tensor batches first (a wrong value is diagnosed), then the same kind of batches given as
+    Python lists and as NumPy arrays.
+
     Raises:
         CheckFailed: with the first input it gets wrong, the expected and returned values, and
-            the likely mistake (mean instead of sum, missing max, plain distances, wrong axis...).
+            the likely mistake (mean instead of sum, missing max, plain distances, wrong axis...,
+            or inputs not converted to tensors).
     """
-    cases = _cases()
-    got = [_scalar(_run(triplet_loss, case), case) for case in cases]
-    for case, value in zip(cases, got, strict=True):
-        alpha = 0.2 if case.alpha is None else case.alpha
-        expected = float(_reference(None, [case.anchor, case.positive, case.negative], alpha=alpha))
-        if not _close(value, expected):
-            raise CheckFailed(
-                f"triplet_loss is wrong on {case.name} (alpha={alpha}): expected {expected:.6g},"
-                f" got {value:.6g}. {_diagnose(got, cases)}"
-            )
+    for cases, run in ((_cases(), None), (_plain_cases(), _run_plain)):
+        if run is None:
+            got = [_scalar(_run(triplet_loss, case), case) for case in cases]
+        else:
+            got = [run(triplet_loss, case) for case in cases]
+        for case, value in zip(cases, got, strict=True):
+            expected = _expected(case)
+            if not _close(value, expected):
+                alpha = 0.2 if case.alpha is None else case.alpha
+                raise CheckFailed(
+                    f"triplet_loss is wrong on {case.name} (alpha={alpha}): expected"
+                    f" {expected:.6g}, got {value:.6g}. {_diagnose(got, cases)}"
+                )
     passed("triplet_loss")
 
 

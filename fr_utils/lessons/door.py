@@ -19,7 +19,7 @@ import numpy as np
 from fr_utils.database import ENCODING_DIM, gallery_rows
 from fr_utils.faces import align_face
 from fr_utils.metrics import check_threshold, is_match
-from workbook.images import ImageInput, load_image
+from workbook.images import ImageInput, load_image_bytes
 
 __all__ = ["door_panel", "door_report", "top_matches"]
 
@@ -71,7 +71,8 @@ def door_report(
     """Describe what the door decides for a photo: the ``k`` nearest identities and the verdict.
 
     Args:
-        image: a path, PIL image or ``HxWx3`` uint8 array (its largest face is used).
+        image: a path, PIL image or ``HxWx3`` uint8 array (its subject is used: the most
+            prominent confident face, `fr_utils.faces`).
         database: a `fr_utils.FaceDatabase` or ``{name: encoding}`` dict.
         encoder: a `fr_utils.FaceEncoder`.
         threshold: L2 distance under which a match opens the door; None means
@@ -94,10 +95,8 @@ def _uploaded_photo(upload) -> np.ndarray | None:
     """The photo of an ipywidgets 8 ``FileUpload`` value (tuple of dicts), or None."""
     if not upload.value:
         return None
-    from PIL import Image
-
-    content = bytes(upload.value[-1]["content"])
-    return load_image(Image.open(io.BytesIO(content)))
+    upload = upload.value[-1]
+    return load_image_bytes(bytes(upload["content"]), upload.get("name") or "the uploaded file")
 
 
 def _png(chip: np.ndarray) -> bytes:

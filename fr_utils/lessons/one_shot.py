@@ -8,20 +8,39 @@ is one more chance for a stranger to fall within ``tau`` of somebody, so a verif
 with false-accept rate ``p`` gives a recognition system whose false-accept rate is about
 ``1 - (1 - p)^K ~= K p`` for small ``K p``: the lecture's "K times harder" argument.
 The functions here measure that on real encodings.
+
+The lecture first tries the obvious alternative and drops it: a softmax with one output per
+enrolled person plus one for "nobody". `door_split`, `train_softmax` and `SoftmaxClassifier`
+build that classifier on the encodings of ``K`` people so notebook 01 can measure where it
+fails (one photo per person to learn from; a newcomer it cannot name until the output
+layer grows and everything is trained again), next to `identify`, the similarity
+function's answer to the same question.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from fr_utils.metrics import is_match
+
 __all__ = [
+    "NOBODY",
+    "DoorSplit",
+    "SoftmaxClassifier",
+    "door_split",
+    "identify",
     "predicted_false_accept_rate",
     "recognition_errors",
     "squared_distance_matrix",
+    "train_softmax",
     "verification_pairs",
 ]
+
+#: The label of the softmax's last class, and `identify`'s answer for a face nobody enrolled.
+NOBODY = -1
 
 
 def squared_distance_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -126,3 +145,174 @@ def recognition_errors(
     result = {key: np.array(value) for key, value in rates.items()}
     result["gallery_sizes"] = np.asarray(gallery_sizes)
     return result
+
+
+@dataclass(frozen=True)
+class DoorSplit:
+    """Who is enrolled at the softmax door, who trains its "nobody" class, who comes to it.
+
+    All fields are row indices into the encodings, except ``known`` and ``newcomer`` (names).
+
+    Attributes:
+        known: the ``K`` enrolled people, in class order ``0..K-1``.
+        enrol: ``(K, max_shots)`` their enrolment photos; use the first ``shots`` columns.
+        probes: photos of the known people that are never enrolled (the test), and
+            ``probe_labels`` their class (``0..K-1``).
+        nobody: one photo each of people who train the "nobody" class.
+        strangers: one photo each of other people who come to the door (the test).
+        newcomer: a person who joins after the classifier was trained;
+            ``newcomer_rows`` their photos (the first one enrols them).
+    """
+
+    known: tuple[str, ...]
+    enrol: np.ndarray
+    probes: np.ndarray
+    probe_labels: np.ndarray
+    nobody: np.ndarray
+    strangers: np.ndarray
+    newcomer: str
+    newcomer_rows: np.ndarray
+
+
+def door_split(names: Sequence[str], n_known: int, max_shots: int, n_nobody: int, seed: int = 0):
+    """Divide the people of an encoding set into the roles of the softmax-door experiment.
+
+    The ``n_known`` enrolled people and the newcomer are drawn among the people with more
+    than ``max_shots`` photos, so each keeps photos that were never enrolled; the "nobody"
+    trainers and the strangers are disjoint sets of people with a single photo.
+
+    Args:
+        names: the identity of each row.
+        n_known: people enrolled (``K``).
+        max_shots: the most enrolment photos per person the experiment will use.
+        n_nobody: people whose photo trains the "nobody" class.
+        seed: seed of the draws.
+
+    Returns:
+        A `DoorSplit`.
+
+    Raises:
+        ValueError: not enough people with enough photos, or with a single photo.
+    """
+    labels = np.asarray(names)
+    people, counts = np.unique(labels, return_counts=True)
+    many, single = people[counts > max_shots], people[counts == 1]
+    if len(many) < n_known + 1 or len(single) <= n_nobody:
+        raise ValueError(
+            f"Need {n_known + 1} people with more than {max_shots} photos (have {len(many)}) and"
+            f" more than {n_nobody} with one photo (have {len(single)}): lower the numbers."
+        )
+    rng = np.random.default_rng(seed)
+    chosen = rng.permutation(many)[: n_known + 1]
+    rows = [rng.permutation(np.flatnonzero(labels == person)) for person in chosen]
+    singles = np.array([np.flatnonzero(labels == p)[0] for p in rng.permutation(single)])
+    return DoorSplit(
+        known=tuple(str(p) for p in chosen[:n_known]),
+        enrol=np.stack([r[:max_shots] for r in rows[:n_known]]),
+        probes=np.concatenate([r[max_shots:] for r in rows[:n_known]]),
+        probe_labels=np.concatenate(
+            [np.full(len(r) - max_shots, c) for c, r in enumerate(rows[:n_known])]
+        ),
+        nobody=singles[:n_nobody],
+        strangers=singles[n_nobody:],
+        newcomer=str(chosen[n_known]),
+        newcomer_rows=rows[n_known],
+    )
+
+
+@dataclass(frozen=True)
+class SoftmaxClassifier:
+    """A softmax over ``K`` people and a last "nobody" class: ``argmax(x W + b)``.
+
+    Attributes:
+        weights: ``(d, K + 1)`` float32, one column per output; ``bias``: ``(K + 1,)``.
+        final_loss: the weighted cross-entropy on the training rows after the last step.
+    """
+
+    weights: np.ndarray
+    bias: np.ndarray
+    final_loss: float
+
+    @property
+    def n_people(self) -> int:
+        """``K``: the people it can name (its outputs, less "nobody")."""
+        return self.weights.shape[1] - 1
+
+    def predict(self, encodings) -> np.ndarray:
+        """Class of each row: ``0..K-1`` for a person, `NOBODY` for the last output."""
+        scores = np.asarray(encodings, np.float32) @ self.weights + self.bias
+        best = scores.argmax(axis=1)
+        return np.where(best == self.n_people, NOBODY, best)
+
+
+def train_softmax(
+    encodings, labels, n_people: int, steps: int = 500, learning_rate: float = 0.05
+) -> SoftmaxClassifier:
+    """Train a softmax over ``n_people`` people and "nobody" on encodings (full-batch Adam).
+
+    Each of the ``n_people + 1`` classes weighs the same in the loss, however many rows it
+    has (the "nobody" class usually has many more). The weights start at zero and every step
+    sees every row, so training is deterministic. The loop runs compiled (``tf.function``).
+
+    Args:
+        encodings: ``(n, d)`` training encodings.
+        labels: ``(n,)`` class of each row: ``0..n_people-1``, or `NOBODY`.
+        n_people: ``K``.
+        steps: Adam steps.
+        learning_rate: Adam's step size.
+
+    Returns:
+        A `SoftmaxClassifier`.
+
+    Raises:
+        ValueError: a label outside ``0..n_people-1`` and `NOBODY`, or a class with no row.
+    """
+    import keras
+    import tensorflow as tf
+
+    labels = np.asarray(labels)
+    classes = np.where(labels == NOBODY, n_people, labels)
+    if classes.min() < 0 or classes.max() > n_people or len(np.unique(classes)) != n_people + 1:
+        raise ValueError(
+            f"labels must be 0..{n_people - 1} or NOBODY ({NOBODY}), each class at least once"
+        )
+    weight = 1.0 / np.bincount(classes)[classes] / (n_people + 1)
+    x = tf.constant(np.asarray(encodings, np.float32))
+    y = tf.constant(classes, tf.int32)
+    row_weight = tf.constant(weight, tf.float32)
+    w = tf.Variable(tf.zeros((x.shape[1], n_people + 1)))
+    b = tf.Variable(tf.zeros((n_people + 1,)))
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    def loss():
+        cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(y, x @ w + b)
+        return tf.reduce_sum(row_weight * cross_entropy)
+
+    @tf.function
+    def fit():
+        for _ in tf.range(steps):
+            with tf.GradientTape() as tape:
+                value = loss()
+            optimizer.apply_gradients(zip(tape.gradient(value, [w, b]), [w, b], strict=True))
+        return loss()
+
+    final = float(fit())
+    return SoftmaxClassifier(w.numpy(), b.numpy(), final)
+
+
+def identify(probes, gallery, gallery_labels, threshold: float) -> np.ndarray:
+    """The similarity function's answer: the nearest enrolled label within ``threshold``.
+
+    Args:
+        probes: ``(n, d)`` encodings at the door.
+        gallery: ``(m, d)`` enrolled encodings; ``gallery_labels`` their labels.
+        threshold: ``tau`` on the squared distance (`fr_utils.metrics.is_match`).
+
+    Returns:
+        ``(n,)`` the label of each probe's nearest enrolled encoding, or `NOBODY` when even
+        that one is farther than ``threshold``.
+    """
+    distances = squared_distance_matrix(probes, gallery)
+    nearest = distances.argmin(axis=1)
+    found = is_match(distances[np.arange(len(nearest)), nearest], threshold)
+    return np.where(found, np.asarray(gallery_labels)[nearest], NOBODY)

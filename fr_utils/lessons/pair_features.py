@@ -30,6 +30,7 @@ __all__ = [
     "chi2_features",
     "head_weights",
     "logistic_unit",
+    "pixel_distances",
     "train_verification_head",
     "verification_head",
 ]
@@ -161,3 +162,23 @@ def head_weights(model) -> tuple[np.ndarray, float]:
     """Return ``(w, b)`` of a trained `verification_head`: ``(d,)`` float32 and a float."""
     kernel, bias = model.layers[-1].get_weights()
     return kernel.reshape(-1), float(bias[0])
+
+
+def pixel_distances(chips, first, second, chunk: int = 64) -> np.ndarray:
+    """L2 distance between the raw pixels of pairs of aligned chips: the no-network baseline.
+
+    Args:
+        chips: ``(n, s, s, 3)`` uint8 aligned chips.
+        first, second: ``(m,)`` row indices of each pair's two chips.
+        chunk: pairs compared at once (memory: ``chunk * s * s * 3`` floats).
+
+    Returns:
+        ``(m,)`` float64 distances between the chips' pixel values scaled to [0, 1].
+    """
+    first, second = np.asarray(first), np.asarray(second)
+    out = np.empty(len(first))
+    for start in range(0, len(first), chunk):
+        a = chips[first[start : start + chunk]].astype(np.float32) / 255
+        b = chips[second[start : start + chunk]].astype(np.float32) / 255
+        out[start : start + chunk] = np.linalg.norm((a - b).reshape(len(a), -1), axis=1)
+    return out

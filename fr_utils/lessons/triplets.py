@@ -31,9 +31,11 @@ from fr_utils.losses import triplet_loss
 
 __all__ = [
     "STRATEGIES",
+    "STRATEGY_COLOURS",
     "TrainingHistory",
     "batch_hard_triplets",
     "build_embedding_cnn",
+    "draw_mined_triplets",
     "embed",
     "pairwise_squared_distances",
     "random_triplets",
@@ -41,10 +43,20 @@ __all__ = [
     "select_triplets",
     "semi_hard_triplets",
     "train_triplet_model",
+    "triplet_distances",
 ]
 
 #: The triplet-selection strategies `select_triplets` and `train_triplet_model` accept.
 STRATEGIES = ("random", "semi_hard", "batch_hard")
+#: One colour per encoder of notebook 03, the same in every figure (matplotlib's default cycle
+#: for the three strategies, greys for the two baselines).
+STRATEGY_COLOURS = {
+    "raw pixels": "0.55",
+    "untrained": "0.2",
+    "random": "tab:blue",
+    "semi_hard": "tab:orange",
+    "batch_hard": "tab:green",
+}
 
 
 def pairwise_squared_distances(embeddings):
@@ -152,6 +164,31 @@ def select_triplets(strategy: str, embeddings, labels, seed):
     if strategy == "batch_hard":
         return batch_hard_triplets(embeddings, labels)
     raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+
+
+def triplet_distances(strategy: str, embeddings, labels, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """Squared distances ``d(A, P)`` and ``d(A, N)`` of the triplets a strategy picks in a batch.
+
+    Every row of the batch is an anchor; the positive and negative are chosen by
+    `select_triplets` from the same embeddings, as in a training step.
+
+    Args:
+        strategy: one of `STRATEGIES`.
+        embeddings: ``(n, d)`` embeddings of the batch.
+        labels: ``(n,)`` identities, each occurring twice or more.
+        seed: seed of the random choices.
+
+    Returns:
+        ``(d_ap, d_an)``: two ``(n,)`` float32 arrays, one entry per anchor. The triplet loss of
+        anchor ``i`` is ``max(d_ap[i] - d_an[i] + alpha, 0)``.
+    """
+    embeddings = tf.convert_to_tensor(embeddings, tf.float32)
+    positive, negative = select_triplets(strategy, embeddings, labels, seed)
+    distances = pairwise_squared_distances(embeddings)
+    rows = tf.range(tf.shape(distances)[0])
+    d_ap = tf.gather_nd(distances, tf.stack([rows, positive], axis=1))
+    d_an = tf.gather_nd(distances, tf.stack([rows, negative], axis=1))
+    return keras.ops.convert_to_numpy(d_ap), keras.ops.convert_to_numpy(d_an)
 
 
 def build_embedding_cnn(
@@ -342,3 +379,52 @@ def train_triplet_model(
         )
         losses[step], active[step] = float(loss) / len(batch), float(fraction)
     return TrainingHistory(strategy, losses, active)
+
+
+def draw_mined_triplets(images, embeddings, labels, anchors, strategies=STRATEGIES, seed=0):
+    """Show, for a few anchors, the positive and the negative each strategy picks, with distances.
+
+    The choice is made as in training: inside one batch, from the squared distances between
+    the batch's ``embeddings`` (`select_triplets`, same ``seed``).
+
+    Args:
+        images: ``(n, s, s, 3)`` uint8 crops of the batch.
+        embeddings: ``(n, d)`` their embeddings by the network doing the mining.
+        labels: ``(n,)`` identities (each occurring twice or more).
+        anchors: indices (into the batch) of the anchors to show, one row each.
+        strategies: the strategies to show, a pair of columns each.
+        seed: seed of the random choices (``random`` and ``semi_hard`` positives).
+
+    Returns:
+        The matplotlib ``Figure``: column 0 the anchors, then P and N per strategy, each titled
+        with its squared distance to the anchor and framed in the strategy's colour
+        (`STRATEGY_COLOURS`).
+    """
+    import matplotlib.pyplot as plt
+
+    distances = keras.ops.convert_to_numpy(pairwise_squared_distances(embeddings))
+    picks = {k: [np.asarray(i) for i in select_triplets(k, embeddings, labels, seed)]
+             for k in strategies}  # fmt: skip
+    columns = 1 + 2 * len(strategies)
+    fig, axes = plt.subplots(
+        len(anchors), columns, figsize=(1.05 * columns, 1.25 * len(anchors) + 0.35), squeeze=False
+    )
+    for row, anchor in enumerate(anchors):
+        axes[row, 0].imshow(images[anchor])
+        axes[row, 0].set_title("anchor", fontsize=8)
+        for column, (strategy, (positive, negative)) in enumerate(picks.items()):
+            for offset, (role, index) in enumerate((("P", positive), ("N", negative))):
+                ax = axes[row, 1 + 2 * column + offset]
+                ax.imshow(images[index[anchor]])
+                ax.set_title(f"{role}: d={distances[anchor, index[anchor]]:.3f}", fontsize=8)
+                for spine in ax.spines.values():
+                    spine.set(color=STRATEGY_COLOURS.get(strategy, "k"), linewidth=2.5)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for column, strategy in enumerate(picks):
+        x = (1.5 + 2 * column + 0.5) / columns
+        fig.text(x, 0.995, strategy.replace("_", "-"), ha="center", va="top", fontsize=9,
+                 color=STRATEGY_COLOURS.get(strategy, "k"), weight="bold")  # fmt: skip
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.22 / fig.get_figheight()))
+    return fig

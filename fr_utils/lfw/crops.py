@@ -22,9 +22,9 @@ import numpy as np
 
 from workbook.atomic import atomic_open
 from workbook.images import load_image
-from workbook.resources import cache_dir, data_path
+from workbook.resources import cache_dir, data_path, is_sealed, seal_cache
 
-__all__ = ["FaceCrops", "load_lfw_crops", "split_identities"]
+__all__ = ["FaceCrops", "load_lfw_crops", "photo_counts", "split_identities"]
 
 #: Side of the deep-funneled LFW JPEGs, in pixels.
 LFW_SIDE = 250
@@ -63,6 +63,24 @@ class FaceCrops:
             labels=remap[self.labels[keep]].astype(np.int32),
             names=tuple(self.names[i] for i in identities),
         )
+
+
+def photo_counts(root: str | os.PathLike | None = None) -> dict[str, int]:
+    """Return ``{person: number of photos}`` for every person of an LFW folder.
+
+    Args:
+        root: the LFW folder (``Name/Name_NNNN.jpg``); default ``workbook.data_path("faces/lfw")``.
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+    """
+    root = Path(root) if root is not None else data_path("faces/lfw")
+    if not root.is_dir():
+        raise FileNotFoundError(f"LFW folder {root} does not exist or is not a folder.")
+    return {
+        folder.name: sum(1 for _ in folder.glob("*.jpg"))
+        for folder in sorted(p for p in root.iterdir() if p.is_dir())
+    }
 
 
 def _select_files(root: Path, min_images: int, max_images: int) -> dict[str, list[Path]]:
@@ -136,7 +154,7 @@ def load_lfw_crops(
     if not root.is_dir():
         raise FileNotFoundError(f"LFW folder {root} does not exist or is not a folder.")
     cached = _cache_file(root, min_images, max_images, size, crop)
-    if use_cache and cached.is_file():
+    if use_cache and is_sealed(cached):  # a replaced or damaged cache is rebuilt
         with np.load(cached, allow_pickle=False) as stored:
             return FaceCrops(stored["images"], stored["labels"], tuple(stored["names"].tolist()))
 
@@ -148,6 +166,7 @@ def load_lfw_crops(
     labels = np.repeat(np.arange(len(names), dtype=np.int32), [len(f) for f in chosen.values()])
     if use_cache:
         _save_npz_atomically(cached, images=images, labels=labels, names=np.array(names, dtype=str))
+        seal_cache(cached)
     return FaceCrops(images, labels, names)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 __all__ = [
     "Pairs",
     "encode_funneled",
+    "funneled_chips",
     "funneled_landmarks",
     "identity_of",
     "official_pairs",
@@ -229,7 +230,10 @@ def training_pairs(
 
 
 def funneled_landmarks(paths: list[str], lfw_root: str | Path | None = None) -> np.ndarray:
-    """Median MTCNN landmarks of the central face over some deep-funneled LFW photos.
+    """Median MTCNN landmarks of the subject over some deep-funneled LFW photos.
+
+    The subject of each photo is chosen as everywhere (`fr_utils.faces.select_subject`);
+    photos without a confident face are skipped.
 
     Args:
         paths: LFW-relative photo paths (a dozen is plenty: the photos are pre-aligned).
@@ -240,21 +244,52 @@ def funneled_landmarks(paths: list[str], lfw_root: str | Path | None = None) -> 
         mouth corners (see `fr_utils.alignment.MEAN_FACE_5`).
 
     Raises:
-        ValueError: no face was found in any of the photos.
+        ValueError: no confident face was found in any of the photos.
     """
-    from fr_utils.detection import central_face, detect_faces
+    from fr_utils.detection import detect_faces
+    from fr_utils.faces import NoFaceFoundError, select_subject
     from workbook.images import load_image
 
     root = _lfw_root(lfw_root)
     found = []
     for path in paths:
         photo = load_image(root / path)
-        face = central_face(detect_faces(photo), photo.shape)
-        if face is not None:
-            found.append(face.landmarks)
+        try:
+            face = select_subject(detect_faces(photo), photo.shape, source=path)
+        except NoFaceFoundError:
+            continue
+        found.append(face.landmarks)
     if not found:
         raise ValueError(f"MTCNN found no face in any of the {len(paths)} photos given")
     return np.median(np.stack(found), axis=0)
+
+
+def funneled_chips(
+    paths: list[str],
+    landmarks: np.ndarray,
+    size: int = 150,
+    padding: float = 0.25,
+    lfw_root: str | Path | None = None,
+) -> np.ndarray:
+    """Cut the aligned chip of every deep-funneled LFW photo at the same ``landmarks``.
+
+    Args:
+        paths: LFW-relative photo paths.
+        landmarks: ``(5, 2)`` from `funneled_landmarks`.
+        size, padding: the encoder's chip geometry (``encoder.input_size``, ``encoder.padding``).
+        lfw_root: the LFW folder (default: ``workbook.data_path("faces/lfw")``).
+
+    Returns:
+        ``(len(paths), size, size, 3)`` uint8 chips, in the order of ``paths``.
+    """
+    from fr_utils.alignment import extract_chip
+    from workbook.images import load_image
+
+    root = _lfw_root(lfw_root)
+    chips = np.zeros((len(paths), size, size, 3), np.uint8)
+    for i, path in enumerate(paths):
+        chips[i] = extract_chip(load_image(root / path), landmarks, size, padding)[0]
+    return chips
 
 
 def encode_funneled(
@@ -271,20 +306,16 @@ def encode_funneled(
         encoder: a `FaceEncoder` (``fr_utils.load_face_model()``).
         landmarks: ``(5, 2)`` from `funneled_landmarks`.
         lfw_root: the LFW folder (default: ``workbook.data_path("faces/lfw")``).
-        batch_size: chips per forward pass.
+        batch_size: chips per forward pass (and chips held in memory at once).
 
     Returns:
         ``(len(paths), 128)`` float32 unit rows, in the order of ``paths``.
     """
-    from fr_utils.alignment import extract_chip
-    from workbook.images import load_image
-
-    root = _lfw_root(lfw_root)
     rows = []
     for start in range(0, len(paths), batch_size):
-        chips = [
-            extract_chip(load_image(root / path), landmarks, encoder.input_size, encoder.padding)[0]
-            for path in paths[start : start + batch_size]
-        ]
-        rows.append(encoder.encode(np.stack(chips), batch_size=batch_size))
+        chips = funneled_chips(
+            paths[start : start + batch_size], landmarks, encoder.input_size, encoder.padding,
+            lfw_root,
+        )  # fmt: skip
+        rows.append(encoder.encode(chips, batch_size=batch_size))
     return np.concatenate(rows) if rows else np.zeros((0, 128), np.float32)

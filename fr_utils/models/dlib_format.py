@@ -18,6 +18,10 @@ bookkeeping flags) carry no parameters; this reader finds the next layer record 
 its length-prefixed version string and parses the record field by field.
 `read_dlib_network` returns the layers in file order; `dlib_resnet` builds a Keras
 model from them.
+
+Files made of nothing but dlib integers and floats (the shape predictors, read by
+`fr_utils.models.shape_predictor`) are decoded all at once by `integer_stream` and
+`floats_from_pairs`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DlibFormatError", "DlibLayer", "read_dlib_network"]
+__all__ = [
+    "DlibFormatError",
+    "DlibLayer",
+    "floats_from_pairs",
+    "integer_stream",
+    "read_dlib_network",
+]
 
 
 class DlibFormatError(ValueError):
@@ -262,3 +272,160 @@ def read_dlib_network(path: str | os.PathLike) -> list[DlibLayer]:
     if not layers or layers[0].kind != "input_rgb_image_sized":
         raise DlibFormatError(f"{path}: no dlib input layer found; not a dlib network file?")
     return layers
+
+
+# ------------------------------------------------------------------ whole-file integer streams
+# Some dlib files (shape predictors, for one) are *only* dlib integers: counts, indices, and
+# floats written as (mantissa, exponent) integer pairs. A file of 100 MB holds ~33 million of
+# them, far too many to read one by one in Python (~15 s), so `integer_stream` decodes them all
+# with NumPy. The catch is that the integers have variable length (1 + 1..8 bytes): where one
+# starts depends on every one before it. The trick: cut the bytes into blocks, *guess* that an
+# integer starts at each block's first byte, and walk all blocks in lockstep (one NumPy step
+# moves every block's cursor to its next integer). A wrong guess lands on a wrong byte, but the
+# wrong walk soon steps on the same byte as the true one, and from then on both agree. A short
+# pass in Python then follows the true chain from the file's first byte, block by block, until
+# it meets the guessed walk of that block, and drops the guessed starts before the meeting point.
+
+#: dlib's float_details exponents that stand for +inf, -inf and NaN instead of a power of two.
+_FLOAT_SPECIAL_EXPONENTS = {32000: np.inf, 32001: -np.inf, 32002: np.nan}
+
+
+def _guessed_walks(steps: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Walk every block from its first byte, all blocks at once.
+
+    Args:
+        steps: ``(n,)`` uint8, the length in bytes of an integer starting at each byte.
+        block: block length in bytes.
+
+    Returns:
+        ``(starts, exits)``: a ``(n,)`` uint8 mask of the bytes the guessed walks stepped on,
+        and each block's exit (the first byte at or after the block's end it reaches).
+    """
+    n = len(steps)
+    begins = np.arange(0, n, block, dtype=np.int64)
+    ends = np.minimum(begins + block, n)
+    starts = np.zeros(n, dtype=np.uint8)
+    cursor, lanes = begins.copy(), np.arange(len(begins))
+    while lanes.size:
+        at = cursor[lanes]
+        starts[at] = 1
+        at = at + steps[at]
+        cursor[lanes] = at
+        lanes = lanes[at < ends[lanes]]
+    return starts, cursor
+
+
+def _follow_true_chain(steps: np.ndarray, starts: np.ndarray, exits: np.ndarray, block: int):
+    """Correct the guessed walks in place so ``starts`` marks exactly the true integer starts.
+
+    Returns:
+        Where the true chain ends (``len(steps)`` for a well-formed stream).
+    """
+    step_of, mark = memoryview(steps), memoryview(starts)  # fast scalar access
+    n, at = len(steps), 0
+    for index, begin in enumerate(range(0, n, block)):
+        end, fixed = min(begin + block, n), []
+        while at < end and not mark[at]:
+            fixed.append(at)
+            at += step_of[at]
+        meeting = min(at, end)
+        starts[begin:meeting] = 0  # guessed starts before the walks met are wrong
+        starts[fixed] = 1
+        if at < end:  # met the guessed walk: the rest of the block (and its exit) is right
+            at = int(exits[index])
+    return at
+
+
+_CHUNK = 1 << 24  # bytes decoded per step once the integer starts are known (bounds memory)
+
+
+def integer_stream(data: bytes, path: str = "<bytes>", block: int = 4096) -> np.ndarray:
+    """Decode a buffer that is nothing but consecutive dlib integers, vectorised.
+
+    Args:
+        data: the bytes (e.g. a whole shape-predictor file).
+        path: the file name, for error messages.
+        block: block length of the guessed walks (any value gives the same result).
+
+    Returns:
+        ``(count,)`` int64 the integers in file order (int32 when none has more than three
+        value bytes, as in dlib's shape predictors: it halves the memory).
+
+    Raises:
+        DlibFormatError: a control byte dlib never writes, or a last integer that runs past
+            the end of the data (a truncated file).
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    steps = (raw & 0x0F) + np.uint8(1)
+    starts, exits = _guessed_walks(steps, block)
+    end = _follow_true_chain(steps, starts, exits, block)
+    del steps
+    if end != len(raw):
+        raise DlibFormatError(
+            f"{path}: the last integer runs past the end of the file; the file is truncated"
+        )
+    count, longest = 0, 0
+    for offsets in _chunked_starts(starts):  # first pass: check, count, find the widest
+        control = raw[offsets]
+        _check_control_bytes(control, offsets, path)
+        count, longest = count + len(offsets), max(longest, int((control & 0x0F).max()))
+    values = np.empty(count, dtype=np.int32 if longest <= 3 else np.int64)
+    done = 0
+    for offsets in _chunked_starts(starts):  # second pass: decode
+        values[done : done + len(offsets)] = _integer_values(raw, offsets, longest)
+        done += len(offsets)
+    return values
+
+
+def _chunked_starts(starts: np.ndarray):
+    """Yield the byte offsets of the integer starts, a chunk of the buffer at a time."""
+    for begin in range(0, len(starts), _CHUNK):
+        offsets = np.flatnonzero(starts[begin : begin + _CHUNK])
+        if offsets.size:
+            yield offsets + begin
+
+
+def _check_control_bytes(control: np.ndarray, offsets: np.ndarray, path: str) -> None:
+    size = control & 0x0F
+    bad = np.flatnonzero((size == 0) | (size > 8) | (control & 0x70 != 0))
+    if bad.size:
+        offset = int(offsets[bad[0]])
+        raise DlibFormatError(
+            f"{path}: bad integer control byte 0x{control[bad[0]]:02x} at byte {offset};"
+            " not a dlib file, or a corrupt one"
+        )
+
+
+def _integer_values(raw: np.ndarray, offsets: np.ndarray, longest: int) -> np.ndarray:
+    """Assemble the little-endian value bytes that follow each control byte, with its sign."""
+    control = raw[offsets]
+    size = control & 0x0F
+    wide = np.uint64 if longest > 4 else np.uint32
+    values = np.zeros(len(offsets), dtype=wide)
+    at = offsets + 1
+    for byte in range(longest):
+        part = np.take(raw, at, mode="clip").astype(wide)  # past the end only when masked
+        part[size <= byte] = 0  # not one of this integer's bytes
+        values |= part << wide(8 * byte)
+        at += 1
+    values = values.astype(np.int64) if longest > 3 else values.view(np.int32)
+    np.negative(values, out=values, where=control & 0x80 != 0)
+    return values
+
+
+def floats_from_pairs(mantissas: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+    """Turn dlib's portable floats, ``mantissa * 2**exponent``, into float32 (as dlib reads them).
+
+    dlib does not write IEEE bits: each float is a mantissa and a base-2 exponent, two dlib
+    integers (``dlib/float_details.h``), and three exponent values stand for +inf, -inf, NaN.
+    Reading into a ``float`` converts the mantissa to float first, then scales it exactly.
+    """
+    mantissas = np.asarray(mantissas, dtype=np.int64)
+    exponents = np.asarray(exponents, dtype=np.int64)
+    ordinary = exponents < 32000
+    scaled = np.ldexp(
+        mantissas.astype(np.float32), np.where(ordinary, exponents, 0).astype(np.int32)
+    )
+    for code, value in _FLOAT_SPECIAL_EXPONENTS.items():
+        scaled[exponents == code] = value
+    return scaled.astype(np.float32, copy=False)

@@ -23,7 +23,9 @@ always in channels; dlib's addition zero-fills the smaller tensor at the end
 `build_dlib_resnet` builds the architecture; `load_dlib_resnet` reads the ``.dat``
 file shipped in the ``face_recognition_models`` package (through
 `workbook.weights_path`), converts it once and caches the Keras weights in the user
-cache folder keyed by the source file's SHA-256.
+cache folder keyed by the source file's SHA-256. The cache is sealed with its own SHA-256
+(`workbook.resources.seal_cache`) and checked before it is read, so a cache replaced by other
+weights (even valid ones) is converted again, never used.
 """
 
 from __future__ import annotations
@@ -233,8 +235,9 @@ def load_dlib_resnet(normalize: bool = True, use_cache: bool = True) -> keras.Mo
     """Return dlib's face encoder as a Keras model with its pretrained weights.
 
     The first call parses the ``.dat`` file (about a second) and writes the converted
-    weights to ``<cache_dir>/fr_utils/dlib_resnet_v1-<sha256>-v1.weights.h5``; later calls
-    load that file. A damaged cache file is converted again.
+    weights to ``<cache_dir>/fr_utils/dlib_resnet_v1-<sha256>-v1.weights.h5`` with its
+    SHA-256 beside it (``.sha256``); later calls load that file once its SHA-256 matches. A
+    cache that does not match (damaged, replaced, or left without its seal) is converted again.
 
     Args:
         normalize: L2-normalise the outputs (see `build_dlib_resnet`).
@@ -246,18 +249,21 @@ def load_dlib_resnet(normalize: bool = True, use_cache: bool = True) -> keras.Mo
     Raises:
         workbook.WeightsUnavailableError: ``face_recognition_models`` missing or corrupt.
     """
-    from workbook.resources import weights_entry, weights_path
+    from workbook.resources import is_sealed, seal_cache, weights_entry, weights_path
 
     source = weights_path(WEIGHTS_NAME)  # verifies the SHA-256 of the .dat file
     model = build_dlib_resnet(normalize=normalize)
     cached = _cache_file(weights_entry(WEIGHTS_NAME)["sha256"])
-    if use_cache and cached.is_file():
+    if use_cache and is_sealed(cached):
         try:
             model.load_weights(cached)
             return model
         except (OSError, ValueError, KeyError) as error:
             _log.warning("Converting again: cannot read cached weights %s (%s)", cached, error)
+    elif use_cache and cached.exists():
+        _log.warning("Converting again: %s does not match its recorded SHA-256", cached)
     convert_dlib_weights(model, read_dlib_network(source))
     if use_cache:
         _save_weights_atomically(model, cached)
+        seal_cache(cached)
     return model

@@ -11,35 +11,34 @@
 # on real faces, on a CPU, in a couple of minutes.
 #
 # **You will**
-# - implement `triplet_loss` (the sum over a batch, with margin $\alpha$);
+# - implement `triplet_loss` (the sum over a batch, with margin $\alpha$), and check it on the
+#   lecture's margin example;
 # - show with numbers why $\alpha > 0$ stops the trivial solution "every face maps to one point";
+# - see why training needs several photos of each person, and which triplets each mining
+#   strategy picks;
 # - train the same CNN from scratch with **random** triplets and with **mined** (semi-hard and
 #   batch-hard) triplets, and compare loss curves and verification accuracy on people the
-#   network never saw;
+#   network never saw, next to the simplest baseline: the distance between raw pixels;
 # - look at a 2-D projection of the embeddings before and after training.
 #
 # **Prerequisites:** TensorFlow basics (`tf.reduce_sum`, `tf.square`, `tf.maximum`); the lectures
 # "Siamese network" and "Triplet loss"; notebook 01 (verification with a distance threshold).
-# **Run time:** about 3 minutes on a laptop CPU, almost all of it training.
+# **Run time:** about two minutes on a laptop CPU, almost all of it training.
 
-# %% tags=["setup"]
-# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
+# @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
+import importlib.util
 import os
 import subprocess
 import sys
 
-REPO = "https://github.com/cnn-workbook/special-applications"
-CHECKOUT = "/content/special-applications"
-COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
-if COLAB and not os.path.isdir(CHECKOUT):
-    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
-if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
-    sys.path.insert(0, CHECKOUT)
+if "COLAB_RELEASE_TAG" in os.environ and importlib.util.find_spec("workbook") is None:
+    url = "git+https://github.com/cnn-workbook/special-applications"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", url])
+    importlib.invalidate_caches()
 import workbook
 
-workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
+workbook.setup_notebook()  # seeds, quiet logs, figure defaults; on Colab also the course data
 
 # %%
 import time
@@ -50,20 +49,25 @@ import tensorflow as tf
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_curve
 
+import workbook.prose
 from fr_utils.lessons.pair_eval import evaluate_held_out
 from fr_utils.lessons.triplets import (
+    STRATEGY_COLOURS,
     build_embedding_cnn,
+    draw_mined_triplets,
     embed,
     sample_pk_batch,
-    select_triplets,
     train_triplet_model,
+    triplet_distances,
 )
-from fr_utils.lfw.crops import load_lfw_crops, split_identities
+from fr_utils.lfw.crops import load_lfw_crops, photo_counts, split_identities
 from fr_utils.losses import triplet_loss as reference_triplet_loss
+from workbook.credits import credits
 
 # %% tags=["parameters"]
 alpha = 0.2  # triplet-loss margin, for unit-length embeddings (squared distances lie in [0, 4])
 image_size = 64  # side of the face crops, pixels
+crop = 120  # side of the central square cut from each 250x250 LFW photo, pixels
 min_photos, max_photos = 15, 40  # people with at least 15 LFW photos; use at most 40 of each
 num_train, num_val, num_test = 60, 16, 16  # people for training / threshold / test (disjoint)
 people_per_batch, photos_per_person = 16, 4  # batches of P people x K photos (64 images)
@@ -92,7 +96,9 @@ seed = 0
 #
 # Implement `triplet_loss(y_true, y_pred, alpha=0.2)`. `y_pred` is the list
 # `[anchor, positive, negative]`, each a tensor of shape `(m, d)`; `y_true` is ignored (Keras
-# passes labels first to every loss). Steps:
+# passes labels first to every loss). The given first line turns the three parts into float32
+# tensors, so the loss also takes Python lists and NumPy arrays (the course's own test cell
+# passes lists, and `[1.0, 1.0] - [1.0, 1.0]` is an error in Python). Steps:
 # 1. the squared distances $\lVert A_i - P_i\rVert^2$ and $\lVert A_i - N_i\rVert^2$, one per row
 #    (sum over the last axis, `axis=-1`);
 # 2. `basic_loss` = positive distance − negative distance + `alpha`;
@@ -111,7 +117,7 @@ def triplet_loss(y_true, y_pred, alpha=0.2):
     Returns:
         A scalar tensor: the loss summed (not averaged) over the m triplets.
     """
-    anchor, positive, negative = y_pred[0], y_pred[1], y_pred[2]
+    anchor, positive, negative = (tf.cast(y_pred[i], tf.float32) for i in range(3))
     ### BEGIN SOLUTION
     pos_dist = tf.reduce_sum(tf.square(anchor - positive), axis=-1)
     neg_dist = tf.reduce_sum(tf.square(anchor - negative), axis=-1)
@@ -123,8 +129,8 @@ def triplet_loss(y_true, y_pred, alpha=0.2):
 
 # %% [markdown]
 # Two hand-checkable cases. An easy triplet, with $d(A,P) = 0.1^2 = 0.01$ and
-# $d(A,N) = 1$: $0.01 - 1 + 0.2 < 0$, so the loss is exactly **0**. A triplet where the three
-# encodings coincide: $0 - 0 + \alpha$, so the loss is exactly **α = 0.2**.
+# $d(A,N) = 1$: $0.01 - 1 + \alpha < 0$, so the loss is exactly **0**. A triplet where the three
+# encodings coincide: $0 - 0 + \alpha$, so the loss is exactly **α**.
 
 # %%
 a, p, n = tf.constant([[0.0, 0.0]]), tf.constant([[0.1, 0.0]]), tf.constant([[1.0, 0.0]])
@@ -152,14 +158,42 @@ assert abs(float(triplet_loss(None, [_zeros, _zeros, _zeros], alpha=0.3)) - 1.5)
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ## The lecture's margin example
+#
+# Take $d(A,P) = 0.5$ and $d(A,N) = 0.51$. The negative is farther than the positive, so the
+# bare inequality $d(A,P) \le d(A,N)$ holds, although the encoder barely tells the two people
+# apart. Here are three encodings with exactly those squared distances, given as Python lists
+# as the course's test cell does, and your `triplet_loss` without and with the margin:
+
+# %%
+A, P, N = [0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.5, 0.1]  # d(A,P) = 0.5, d(A,N) = 0.51
+d_ap, d_an = (float(np.sum(np.square(np.subtract(A, x)))) for x in (P, N))
+loss_no_margin = float(triplet_loss(None, (A, P, N), alpha=0.0))
+loss_margin = float(triplet_loss(None, (A, P, N), alpha=alpha))
+far_enough = [0.5, 0.5, float(np.sqrt(d_ap + alpha - 0.5))]  # moved out to d(A,N) = d(A,P) + alpha
+loss_far = float(triplet_loss(None, np.array([A, P, far_enough]), alpha=alpha))  # a NumPy array
+print(f"d(A,P) = {d_ap:.2f}, d(A,N) = {d_an:.2f}")
+print(f"alpha = 0: loss {loss_no_margin:.2f};  alpha = {alpha}: loss {loss_margin:.2f}")
+print(f"negative moved to d(A,N) = {d_ap + alpha:.2f}: loss {loss_far:.2f}")
+
+# %% tags=["remove-input"]
+workbook.prose.show(
+    f"Without a margin this triplet costs {loss_no_margin:.2f} and produces no gradient: training"
+    f" would leave it alone. With $\\alpha = {alpha}$ it costs"
+    f" {d_ap:.2f} − {d_an:.2f} + {alpha} = {loss_margin:.2f}, and the cost only vanishes once the"
+    f" negative is pushed out to $d(A,N) \\ge d(A,P) + \\alpha = {d_ap + alpha:.2f}$. The margin"
+    " asks for a *gap* between the two people, not just the right order."
+)
+
+# %% [markdown]
 # ## Why the margin: the collapsed encoder is not a minimum
 #
 # The easiest way to make $\lVert f(A) - f(P)\rVert^2 \le \lVert f(A) - f(N)\rVert^2$ true is to
 # output the same vector for every face: both sides are 0. Compare, on a batch of 64 triplets,
 # this *collapsed* encoder (all encodings 0) with a *perfect* one (each person on their own axis,
 # so $d(A,P) = 0$ and $d(A,N) = 2$). Without a margin both score 0, so gradient descent has no
-# reason to prefer the useful one; with $\alpha = 0.2$ the collapsed encoder costs
-# $m\,\alpha = 64 \times 0.2 = 12.8$.
+# reason to prefer the useful one; with a margin the collapsed encoder costs $m\,\alpha$ and the
+# perfect one nothing.
 
 # %%
 m = 64
@@ -173,24 +207,53 @@ for margin in (0.0, alpha):
     )
 
 # %% [markdown]
-# A margin alone does not fix the *scale*, though: an encoder could multiply every distance by
-# 100 and make $\alpha$ negligible. So our network ends with an L2 normalisation: every
+# A margin alone does not fix the *scale*, though: an encoder could multiply every distance by a
+# large factor and make $\alpha$ negligible. So our network ends with an L2 normalisation: every
 # embedding has length 1, every squared distance lies in $[0, 4]$, and $\alpha = 0.2$ keeps its
 # meaning throughout training (FaceNet does the same).
 
 # %% [markdown]
-# ## The data: 92 people of Labeled Faces in the Wild
+# ## The data: the people of Labeled Faces in the Wild with many photos
 #
-# We use the deep-funneled LFW photos (Huang, Mattar, Lee and Learned-Miller, *Learning to Align
-# from Scratch*, NIPS 2012), which are already aligned: every 250×250 photo has its face at about
-# the same place. So a **fixed central 120×120 square, resized to 64×64**, is our "aligned face
-# chip", with no face detector. We keep the people with at least 15 photos and at most 40 photos
-# each, and split the *people* (not the photos) into three disjoint groups: 60 for training, 16
-# to choose the verification threshold, 16 to test on. The first load decodes the JPEGs and
-# caches the crops as one `.npz` file; later runs read the cache.
+# A triplet needs two photos of one person, so training an encoder needs **several photos of
+# every person** in the training set; the lecture's example is 10k photos of 1k people, about
+# ten each. (Only *using* the trained encoder is one-shot: it enrols a new person from one
+# photo.) How many photos per person does LFW offer?
 
 # %%
-faces = load_lfw_crops(min_images=min_photos, max_images=max_photos, size=image_size)
+per_person = np.array(list(photo_counts().values()))
+print("photos per person   people   photos (at most", max_photos, "each)")
+for least in (1, 2, 4, 10, min_photos, 20):
+    kept = per_person[per_person >= least]
+    print(f"{least:>10} or more  {len(kept):7d}  {np.minimum(kept, max_photos).sum():7d}")
+
+# %% tags=["remove-input"]
+kept = per_person[per_person >= min_photos]
+two_or_three = np.mean(per_person[per_person >= 2] <= 3)
+workbook.prose.show(
+    f"Most LFW people have a single photo ({np.mean(per_person == 1):.0%} of {len(per_person):,})"
+    f" and are useless for training. Of those with two or more, {two_or_three:.0%} have only two"
+    f" or three, one to three positive pairs each. So we keep the people with at least"
+    f" {min_photos} photos: {len(kept)} people and {np.minimum(kept, max_photos).sum():,} photos"
+    f" (at most {max_photos} each, so that the few very photographed people do not dominate), on"
+    f" average {np.minimum(kept, max_photos).mean():.0f} per person. Then every batch of"
+    f" {photos_per_person} photos of a person is a fresh draw from a pool of {min_photos} or more"
+    " (so the positives change from step to step), and every held-out person brings at least"
+    f" {min_photos * (min_photos - 1) // 2} genuine pairs to the verification test. The price is"
+    " few people, the limit this notebook runs into at the end."
+)
+
+# %% [markdown]
+# We use the deep-funneled LFW photos (Huang, Mattar, Lee and Learned-Miller, *Learning to Align
+# from Scratch*, NIPS 2012), which are already aligned: every 250×250 photo has its face at about
+# the same place. So a **fixed central square** (`crop` pixels) resized to `image_size` pixels is
+# our "aligned face chip", with no face detector. We split the *people* (not the photos) into
+# three disjoint groups: `num_train` for training, `num_val` to choose the verification
+# threshold, `num_test` to test on. The first load decodes the JPEGs and caches the crops as one
+# `.npz` file; later runs read the cache.
+
+# %%
+faces = load_lfw_crops(min_images=min_photos, max_images=max_photos, size=image_size, crop=crop)
 train_ids, val_ids, test_ids = split_identities(
     len(faces.names), (num_train, num_val, num_test), seed=seed
 )
@@ -200,11 +263,8 @@ for group, part in [("train", train), ("validation", val), ("test", test)]:
 
 # %% [markdown]
 # A few training crops, one row per person. Note the variety a face encoder must see through:
-# pose, lighting, expression, glasses, image quality.
-#
-# *Photos: Labeled Faces in the Wild (Huang, Ramesh, Berg, Learned-Miller, UMass Amherst TR 07-49,
-# 2007), deep-funneled version; used for teaching with citation. Copyright of the photos stays
-# with their photographers.*
+# pose, lighting, expression, glasses, image quality. (Copyright of the photos stays with their
+# photographers.)
 
 # %%
 fig, axes = plt.subplots(3, 8, figsize=(8, 3.3))
@@ -215,14 +275,16 @@ for row, person in enumerate([0, 1, 2]):
         ax.axis("off")
     axes[row, 0].set_title(train.names[person].replace("_", " "), fontsize=8, loc="left")
 fig.tight_layout()
+print(credits("faces/lfw/"))
 
 # %% [markdown]
 # ## A small embedding CNN
 #
 # Four blocks of conv 3×3 → batch norm → ReLU → max-pool 2×2 (64 → 4 pixels), global average
-# pooling, a dense layer of 64 units and an L2 normalisation: about 0.1 M parameters, against
-# 7.5 M for FaceNet's Inception network NN2 and 140 M for its NN1. We build it once and keep its initial
-# weights, so that every strategy starts from the *same* network.
+# pooling, a dense layer of `embedding_dim` units and an L2 normalisation: a tiny network (its
+# size is printed below) next to FaceNet's, 7.5 M parameters for the Inception network NN2 and
+# 140 M for NN1. We build it once and keep its initial weights, so that every strategy starts
+# from the *same* network.
 
 # %%
 model = build_embedding_cnn(input_size=image_size, embedding_dim=embedding_dim, seed=seed)
@@ -233,16 +295,17 @@ print(f"{model.count_params():,} parameters; output shape {model.output_shape}")
 # %% [markdown]
 # ## Choosing the triplets
 #
-# Each training batch holds $P = 16$ people × $K = 4$ photos. Every photo serves once as an
-# anchor, and we pick its positive and negative **inside the batch** from the matrix of squared
-# distances between the batch's embeddings:
+# Each training batch holds $P$ = `people_per_batch` people × $K$ = `photos_per_person` photos.
+# Every photo serves once as an anchor, and we pick its positive and negative **inside the
+# batch** from the matrix of squared distances between the batch's embeddings:
 #
 # - **random**: a random positive and a random negative;
 # - **semi-hard** (FaceNet): a random positive, and the closest negative that is still farther
 #   than it, $d(A,P) < d(A,N)$ (inside the margin when there is one);
 # - **batch-hard** (Hermans et al., 2017): the farthest positive and the closest negative.
 #
-# Each gives 64 triplets per batch, scored with the course's `triplet_loss` (a sum).
+# Each gives one triplet per anchor, $PK$ per batch, scored with the course's `triplet_loss`
+# (a sum).
 
 # %% [markdown]
 # ---
@@ -300,33 +363,50 @@ check_batch_hard_triplets(batch_hard_triplets)
 # %% [markdown]
 # On one batch, with the untrained network, compare the three strategies: the mean loss per
 # triplet, and the fraction of triplets with a non-zero loss (only those produce a gradient).
+# We embed the batch twice: in inference mode, as the verification tests below do, and in
+# training mode, as the training steps do (batch normalisation then uses the batch's own
+# statistics instead of its running averages, which are still at their initial values).
+
 
 # %%
-batch = sample_pk_batch(train.labels, people_per_batch, photos_per_person, np.random.default_rng(1))
-codes = model(train.images[batch].astype("float32"), training=False)
-for strategy in strategies:
-    positive, negative = select_triplets(strategy, codes, train.labels[batch], seed=1)
-    per_triplet = tf.maximum(
-        tf.reduce_sum((codes - tf.gather(codes, positive)) ** 2, axis=-1)
-        - tf.reduce_sum((codes - tf.gather(codes, negative)) ** 2, axis=-1)
-        + alpha,
-        0.0,
-    )
-    print(f"{strategy:>10}: loss/triplet {float(tf.reduce_mean(per_triplet)):.3f},"
-          f" active {float(tf.reduce_mean(tf.cast(per_triplet > 0, tf.float32))):.2f}")  # fmt: skip
+def active_triplets(codes, labels, strategy):
+    """(mean loss per triplet, fraction of triplets with a positive loss) for one strategy."""
+    d_ap, d_an = triplet_distances(strategy, codes, labels, seed=1)
+    per_triplet = np.maximum(d_ap - d_an + alpha, 0.0)
+    return per_triplet.mean(), np.mean(per_triplet > 0)
 
+
+batch = sample_pk_batch(train.labels, people_per_batch, photos_per_person, np.random.default_rng(1))
+pixels = train.images[batch].astype("float32")
+start_of_training = {}
+for mode, training in (("inference", False), ("training", True)):
+    codes = model(pixels, training=training)
+    for strategy in strategies:
+        start_of_training[mode, strategy] = active_triplets(codes, train.labels[batch], strategy)
+        loss, active = start_of_training[mode, strategy]
+        print(f"{mode:>9} mode, {strategy:>10}: loss/triplet {loss:.3f}, active {active:.2f}")
+model.set_weights(initial_weights)  # the training-mode call nudged batch norm's running averages
+
+# %% tags=["remove-input"]
+inference_active = [start_of_training["inference", k][1] for k in strategies]
+training_random = start_of_training["training", "random"][1]
+workbook.prose.show(
+    f"In inference mode the untrained network maps all faces close together: on average"
+    f" {np.mean(inference_active):.0%} of the triplets are active whatever we pick, and the loss is about $\\alpha = {alpha}$. In training mode the same"
+    f" network spreads the batch out, and {training_random:.0%} of the random triplets are"
+    " active: that is where the training curves below start. Batch-hard, which picks each"
+    " anchor's worst case, scores the highest loss in both modes."
+)
 
 # %% [markdown]
-# Before training every triplet is active: the untrained network maps all faces close together
-# (distances well below $\alpha$), so the loss is about $\alpha$ whatever we pick, and
-# batch-hard, which picks each anchor's worst case, scores highest.
-#
 # ## Train with each strategy
 #
-# Same initial weights, same 150 batches (same photos, same random mirror flips), same Adam
+# Same initial weights, same `steps` batches (same photos, same random mirror flips), same Adam
 # optimiser: only the choice of triplets differs. The budget is a number of steps, not seconds,
-# so the run is reproducible. First, the baseline: the untrained network's verification
-# accuracy on the test people, with the threshold chosen on the validation people.
+# so the run is reproducible. First, the baselines: verification on the test people with the
+# untrained network, and with **no network at all**, the L2 distance between the raw pixels of
+# the two aligned crops (the course assignment's first attempt). Each threshold is chosen on the
+# validation people.
 
 
 # %%
@@ -337,16 +417,23 @@ def held_out(network):
     )
 
 
-results = {"untrained": held_out(model)}
+def raw_pixels(crops):
+    """Each crop as one long vector of its pixel values in [0, 1]."""
+    return crops.images.reshape(len(crops), -1).astype("float32") / 255
+
+
+results = {
+    "raw pixels": evaluate_held_out(raw_pixels(val), val.labels, raw_pixels(test), test.labels)
+}
+results["untrained"] = held_out(model)
 test_codes = {"untrained": embed(model, test.images)}
-print(
-    f"untrained: test accuracy {results['untrained'].test_accuracy:.3f}, AUC {results['untrained'].test_auc:.3f}"
-)
+for name, result in results.items():
+    print(f"{name:>10}: test accuracy {result.test_accuracy:.3f}, AUC {result.test_auc:.3f}")
 
 # %%
-# NBVAL_IGNORE_OUTPUT (timings; and the losses of 150 training steps differ in their last digits
-# between CPU types)
-histories = {}
+# NBVAL_IGNORE_OUTPUT
+# (timings; and the losses of 150 training steps differ in their last digits between CPU types)
+histories, trained_weights = {}, {}
 for strategy in strategies:
     model.set_weights(initial_weights)
     start = time.perf_counter()
@@ -356,29 +443,79 @@ for strategy in strategies:
     )  # fmt: skip
     seconds = time.perf_counter() - start
     results[strategy], test_codes[strategy] = held_out(model), embed(model, test.images)
+    trained_weights[strategy] = model.get_weights()
     final_loss = histories[strategy].loss[-20:].mean()
     print(f"{strategy:>10}: {steps} steps in {seconds:.0f} s, final loss/triplet {final_loss:.3f}")
 
 # %% [markdown]
 # ## Loss curves
 #
-# `triplet_loss` returns a *sum* over the batch; to compare batches of any size we plot it divided
-# by the 64 triplets, i.e. the mean loss per triplet (smoothed over 10 steps). Beware that the
-# three curves measure *different* triplets: batch-hard scores each anchor's worst case, so its
-# loss is the largest by construction. The dotted line is $\alpha$, the loss of a collapsed
-# encoder. The right plot shows the fraction of triplets that still produce a gradient.
+# `triplet_loss` returns a *sum* over the batch; to compare batches of any size we plot it
+# divided by the batch's $PK$ triplets, i.e. the mean loss per triplet (smoothed over 10
+# steps). Beware that the three curves measure *different* triplets: batch-hard scores each
+# anchor's worst case, so its loss is the largest by construction. The dotted line is $\alpha$,
+# the loss of a collapsed encoder. The right plot shows the fraction of triplets that still
+# produce a gradient.
 
 # %%
 smooth = lambda x: np.convolve(x, np.ones(10) / 10, mode="valid")  # noqa: E731
-fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
 for strategy, history in histories.items():
-    left.plot(smooth(history.loss), label=strategy)
-    right.plot(smooth(history.active), label=strategy)
+    left.plot(smooth(history.loss), color=STRATEGY_COLOURS[strategy], label=strategy)
+    right.plot(smooth(history.active), color=STRATEGY_COLOURS[strategy])
 left.axhline(alpha, color="gray", linestyle=":", label="α (collapse)")
-left.set(xlabel="step", ylabel="loss per triplet", title="training loss (sum / 64)")
+left.set(xlabel="step", ylabel="loss per triplet", title="training loss (sum / PK)")
 right.set(xlabel="step", ylabel="fraction", title="triplets with loss > 0", ylim=(0, 1.05))
-left.legend(fontsize=8)
-fig.tight_layout()
+fig.legend(loc="upper center", ncol=4, frameon=False)
+fig.tight_layout(rect=(0, 0, 1, 0.9))
+
+# %% tags=["remove-input", "nbval-approximate"]
+begin = {k: h.active[:10].mean() for k, h in histories.items()}
+end = {k: h.active[-20:].mean() for k, h in histories.items()}
+workbook.prose.show(
+    f"Random triplets stay informative: in the first ten steps {begin['random']:.0%} of them"
+    f" have a positive loss, and still {end['random']:.0%} in the last twenty. Semi-hard and"
+    f" batch-hard triplets are chosen to be hard, so almost all of them stay active"
+    f" ({end['semi_hard']:.0%} and {end['batch_hard']:.0%} at the end)."
+)
+
+# %% [markdown]
+# ## Which triplets does each strategy pick?
+#
+# Mining happens inside each batch, with the network being trained. Below, the network after
+# its training with random triplets embeds one batch of training people, and for three anchors
+# (rows) each strategy picks a positive P and a negative N, with their squared distances
+# $d$ to the anchor. Random picks both at random; semi-hard keeps the same random positive and
+# takes the closest negative that is still farther than it; batch-hard takes the farthest
+# positive and the closest negative. Below the figure, the same choices summed up over all the
+# anchors of the batch.
+
+# %% tags=["nbval-approximate"]
+model.set_weights(trained_weights["random"])
+batch = sample_pk_batch(train.labels, people_per_batch, photos_per_person, np.random.default_rng(2))
+codes = embed(model, train.images[batch])
+fig = draw_mined_triplets(
+    train.images[batch], codes, train.labels[batch], anchors=[0, 4, 8], seed=seed
+)
+print(credits("faces/lfw/"))
+mined = {k: triplet_distances(k, codes, train.labels[batch], seed) for k in strategies}
+for strategy, (d_ap, d_an) in mined.items():
+    print(f"{strategy:>10}, whole batch: mean d(A,P) {d_ap.mean():.2f}, mean d(A,N) {d_an.mean():.2f},"
+          f" violated d(A,N) < d(A,P): {np.mean(d_an < d_ap):.2f}")  # fmt: skip
+
+# %% tags=["remove-input", "nbval-approximate"]
+(rp, rn), (sp, sn), (bp, bn) = ((d.mean() for d in mined[k]) for k in strategies)
+rv, sv, bv = (np.mean(d_an < d_ap) for d_ap, d_an in mined.values())
+workbook.prose.show(
+    f"Random negatives are the farthest on average (mean d(A,N) {rn:.2f} against d(A,P) {rp:.2f}),"
+    f" yet {rv:.0%} of the random triplets are already violated, the negative closer than the"
+    f" positive: this young network confuses many people. Semi-hard negatives sit just beyond the"
+    f" positive (mean {sn:.2f}; violated only where no farther negative exists, {sv:.0%}), inside"
+    f" the margin where the loss pushes hardest without being a hopeless case. Batch-hard pairs the"
+    f" farthest positive (mean {bp:.2f}, often a turned head, a shadow or a blur) with the closest"
+    f" negative (mean {bn:.2f}): {bv:.0%} of its triplets are violated, the hardest possible task"
+    " for a network this young."
+)
 
 # %% [markdown]
 # ## Verification on people never seen in training
@@ -388,8 +525,8 @@ fig.tight_layout()
 # on the *validation* people; the accuracy below is measured with it on the *test* people. The
 # AUC (area under the ROC curve) needs no threshold at all.
 
-# %%
-# NBVAL_IGNORE_OUTPUT (the last digits differ between CPU types; the next cell checks the facts)
+# %% tags=["nbval-approximate"]
+# training from scratch: the last digits differ between CPU types (README, "Notebook tests")
 for name, result in results.items():
     print(
         f"{name:>10}: test accuracy {result.test_accuracy:.3f}  AUC {result.test_auc:.3f}"
@@ -408,69 +545,91 @@ print("random and semi-hard within 0.05 AUC:",
 print("batch-hard is the weakest:", min(strategies, key=lambda k: results[k].test_auc))
 print("batch-hard's loss per triplet ends within 0.01 of alpha:",
       abs(histories["batch_hard"].loss[-20:].mean() - alpha) < 0.01)  # fmt: skip
+print("the best trained encoder beats raw pixels by 0.05+ AUC:",
+      max(results[k].test_auc for k in strategies) > results["raw pixels"].test_auc + 0.05)  # fmt: skip
 
 # %% [markdown]
 # Left: test accuracy of each encoder (the dashed line is chance). Right: the ROC curves on the
-# test pairs; the higher and more to the left, the better.
+# test pairs; the higher and more to the left, the better. Each encoder has one colour in every
+# figure of this notebook.
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
 names = list(results)
-left.bar(
-    names, [results[k].test_accuracy for k in names], color=[f"C{i}" for i in range(len(names))]
-)
+colours = [STRATEGY_COLOURS[k] for k in names]
+left.bar(names, [results[k].test_accuracy for k in names], color=colours)
 left.axhline(0.5, color="gray", linestyle="--")
 left.set(ylim=(0.4, 1.0), ylabel="test accuracy", title="held-out verification")
+left.tick_params(axis="x", labelrotation=20)
 for name, result in results.items():
     fpr, tpr, _ = roc_curve(result.test_same, -result.test_distances)
-    right.plot(fpr, tpr, label=f"{name} (AUC {result.test_auc:.2f})")
+    right.plot(fpr, tpr, color=STRATEGY_COLOURS[name], label=f"{name} (AUC {result.test_auc:.2f})")
 right.plot([0, 1], [0, 1], color="gray", linestyle="--")
 right.set(xlabel="false accept rate", ylabel="true accept rate", title="ROC, test people")
-right.legend(fontsize=7)
+right.legend(loc="lower right")
 fig.tight_layout()
 
 # %% [markdown]
 # ## The embeddings before and after training
 #
-# A principal component analysis (PCA) projects the 64-D embeddings of 8 test people onto the
-# plane of largest variance; one colour per person. Look for same-coloured points grouping
-# together after training.
+# A principal component analysis (PCA) projects the embeddings of 8 test people onto the plane
+# of largest variance; one colour per *person* (the legend below names them; the panel titles
+# keep the encoders' colours). Look for same-coloured points grouping together after training.
 
 # %%
 shown = np.isin(test.labels, np.arange(8))
-fig, axes = plt.subplots(1, len(test_codes), figsize=(3 * len(test_codes), 3))
+fig, axes = plt.subplots(1, len(test_codes), figsize=(2.6 * len(test_codes), 3.1))
 for ax, (name, codes) in zip(axes, test_codes.items(), strict=True):
     xy = PCA(n_components=2, random_state=seed).fit_transform(codes[shown])
-    ax.scatter(xy[:, 0], xy[:, 1], c=test.labels[shown], cmap="tab10", s=10)
-    ax.set(title=name, xticks=[], yticks=[])
-fig.tight_layout()
+    for person in range(8):
+        mine = test.labels[shown] == person
+        label = test.names[person].replace("_", " ")
+        ax.scatter(xy[mine, 0], xy[mine, 1], s=9, color=plt.cm.tab10(person), label=label)
+    ax.set(xticks=[], yticks=[], xlabel="PC 1", ylabel="PC 2")
+    ax.set_title(name, color=STRATEGY_COLOURS[name])
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, markerscale=1.5)
+fig.tight_layout(rect=(0, 0.16, 1, 1))
 
 # %% [markdown]
 # ## What the numbers say, honestly
-#
-# - **Training works, a little.** From the same start, 150 small steps of triplet training move
-#   verification on unseen people from near chance (about 56 %, AUC 0.58) to about 67 % (AUC
-#   0.73), and the PCA plots show people starting to form groups.
-# - **Random and semi-hard triplets end up close; batch-hard from scratch does worse.** With 60
-#   people and a 64-image batch, random triplets stay informative: at the start about 85 % of
-#   them have a positive loss, and still about 60 % after 150 steps (right loss plot). Mining is
-#   expected to pay off once almost all random triplets are satisfied, which happens later in a
-#   long run on many people (try it: "What to try next" below). Picking the *hardest* triplets
-#   from the first step does the opposite of what we want here: its loss sits at $\alpha$, the
-#   signature of a (nearly) collapsed encoder, and the threshold it needs is tiny. The hardest
-#   pairs in a batch are often profiles, occluded or blurred photos that a weak network cannot
-#   tell apart, and the cheapest way to bring their loss down to $\alpha$ is to pull all
-#   embeddings together. FaceNet reports exactly this: "selecting the hardest negatives can in
-#   practice lead to bad local minima early on in training, specifically it can result in a
-#   collapsed model", which is why it uses semi-hard negatives. (Hermans et al. make batch-hard
-#   work with a soft margin and larger networks, some of them pretrained.)
-# - **This is far from a real face encoder.** The pretrained encoder of the next notebooks
-#   (dlib's ResNet) reaches 99.38 % on the LFW benchmark. FaceNet was trained on 100–200 million
-#   photos of about 8 million people, and the lecture's commercial systems on well over a million
-#   images. We used 1,559 photos of 60 people at 64×64 pixels, 150 steps of 64 images (about six
-#   passes over the training photos) and a network of 0.1 M parameters. From so few people, much
-#   of what a small network picks up is lighting, pose and colour that several photos of one
-#   person share, rather than identity that carries over to new people.
+
+# %% tags=["remove-input", "nbval-approximate"]
+r = results
+passes = steps * people_per_batch * photos_per_person / len(train)
+workbook.prose.show(f"""\
+- **Training works, a little.** From the same start, {steps} small steps of triplet training
+  move verification on unseen people from near chance (untrained:
+  {r["untrained"].test_accuracy:.0%}, AUC {r["untrained"].test_auc:.2f}) to
+  {r["random"].test_accuracy:.0%} (AUC {r["random"].test_auc:.2f}) with random triplets and
+  {r["semi_hard"].test_accuracy:.0%} (AUC {r["semi_hard"].test_auc:.2f}) with semi-hard ones,
+  and the PCA plots show people starting to form groups. The distance between raw pixels scores
+  {r["raw pixels"].test_accuracy:.0%} (AUC {r["raw pixels"].test_auc:.2f}): a photo of another
+  person in the same light and pose is closer, pixel by pixel, than a photo of the same person
+  in other conditions.
+- **Random and semi-hard triplets end up close; batch-hard from scratch does worse**
+  ({r["batch_hard"].test_accuracy:.0%}, AUC {r["batch_hard"].test_auc:.2f}). With
+  {len(train.names)} people and a batch of {people_per_batch * photos_per_person} images, random
+  triplets stay informative (the right loss plot). Mining is expected to pay off once almost all
+  random triplets are satisfied, which happens later in a long run on many people (try it: "What
+  to try next" below). Picking the *hardest* triplets from the first step does the opposite of
+  what we want here: its loss sits at $\\alpha$, the signature of a (nearly) collapsed encoder,
+  and the threshold it needs is tiny ({r["batch_hard"].threshold:.2f}, against
+  {r["random"].threshold:.2f} for random triplets). The hardest pairs in a batch are often
+  profiles, occluded or blurred photos that a weak network cannot tell apart (see the mining
+  figure), and the cheapest way to bring their loss down to $\\alpha$ is to pull all embeddings
+  together. FaceNet reports exactly this: "selecting the hardest negatives can in practice lead
+  to bad local minima early on in training, specifically it can result in a collapsed model",
+  which is why it uses semi-hard negatives. (Hermans et al. make batch-hard work with a soft
+  margin and larger networks, some of them pretrained.)
+- **This is far from a real face encoder.** The pretrained encoder of the next notebooks
+  (dlib's ResNet) reaches 99.38 % on the LFW benchmark. FaceNet was trained on 100–200 million
+  photos of about 8 million people, and the lecture's commercial systems on well over a million
+  images. We used {len(train):,} photos of {len(train.names)} people at {image_size}×{image_size}
+  pixels, {steps} steps of {people_per_batch * photos_per_person} images (about {passes:.0f}
+  passes over the training photos) and a network of {model.count_params():,} parameters. From so
+  few people, much of what a small network picks up is lighting, pose and colour that several
+  photos of one person share, rather than identity that carries over to new people.
+""")
 
 # %% [markdown]
 # ## Summary
@@ -480,16 +639,21 @@ fig.tight_layout()
 #   normalised embeddings keep $\alpha$ meaningful.
 # - Triplets are chosen inside $P \times K$ batches from the embedding distance matrix: random,
 #   semi-hard or batch-hard.
-# - A small CNN trained for two minutes on LFW learns something that transfers to new people, far
-#   below a pretrained encoder; mining the hardest triplets from scratch can collapse it.
+# - Training needs several photos of every person (a triplet needs two of the same person);
+#   only the trained encoder works from one photo.
+# - A small CNN trained briefly on LFW learns something that transfers to new people, far
+#   below a pretrained encoder but above raw pixels; mining the hardest triplets from scratch
+#   can collapse it.
 #
 # ## What to try next
 #
 # 1. Train longer (`steps = 600`): does semi-hard mining overtake random triplets once most random
 #    triplets are satisfied (watch the right loss plot)?
-# 2. Warm up with random or semi-hard triplets for 100 steps, then switch to batch-hard.
+# 2. Warm up with random or semi-hard triplets for half of the steps, then switch to batch-hard.
 # 3. Set `alpha = 0.0` and train: what happens to the distances and to the verification accuracy?
 # 4. Change the batch shape: `photos_per_person = 8`, `people_per_batch = 8`. How does batch-hard
 #    behave with more positives per person?
 # 5. Replace the squared distances in the loss by plain distances. Which margin then plays the
 #    role of $\alpha = 0.2$?
+# 6. Set `min_photos = 4`: many more people, fewer photos each. Does verification on new people
+#    improve (more identities) or suffer (fewer positives per person)?

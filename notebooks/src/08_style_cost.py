@@ -14,24 +14,20 @@
 # **Prerequisites:** notebook 07. **Run time:** about 3 minutes on a 2-core CPU with the settings
 # below.
 
-# %% tags=["setup"]
-# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
+# @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
+import importlib.util
 import os
 import subprocess
 import sys
 
-REPO = "https://github.com/cnn-workbook/special-applications"
-CHECKOUT = "/content/special-applications"
-COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
-if COLAB and not os.path.isdir(CHECKOUT):
-    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
-if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
-    sys.path.insert(0, CHECKOUT)
+if "COLAB_RELEASE_TAG" in os.environ and importlib.util.find_spec("workbook") is None:
+    url = "git+https://github.com/cnn-workbook/special-applications"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", url])
+    importlib.invalidate_caches()
 import workbook
 
-workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
+workbook.setup_notebook()  # seeds, quiet logs, figure defaults; on Colab also the course data
 
 # %%
 import matplotlib.pyplot as plt
@@ -252,20 +248,10 @@ for other in ["bigger painting", "photo"]:
 # its layout, and the more layers, the larger the structures it reproduces.
 
 # %%
-style_images, final_costs = [], []
-for k in range(1, len(STYLE_LAYER_NAMES) + 1):
-    recorder = nst_utils.FrameRecorder()
-    style_images.append(
-        nst_utils.reconstruct(
-            style,
-            style_layers=STYLE_LAYER_NAMES[:k],
-            size=IMAGE_SIZE,
-            steps=STEPS,
-            callback=recorder,
-        )
-    )
-    final_costs.append(recorder.costs[-1][1])
-[f"{cost:.2g}" for cost in final_costs]
+style_images = [
+    nst_utils.reconstruct(style, style_layers=STYLE_LAYER_NAMES[:k], size=IMAGE_SIZE, steps=STEPS)
+    for k in range(1, len(STYLE_LAYER_NAMES) + 1)
+]
 
 # %% [markdown]
 # With `block1_conv1` alone you get the palette and pixel-scale grain; adding `block2_conv1` and

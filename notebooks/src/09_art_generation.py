@@ -16,24 +16,20 @@
 # **Prerequisites:** notebooks 07 and 08. **Run time:** about 4 minutes on a 2-core CPU with the
 # settings below.
 
-# %% tags=["setup"]
-# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
+# @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
+import importlib.util
 import os
 import subprocess
 import sys
 
-REPO = "https://github.com/cnn-workbook/special-applications"
-CHECKOUT = "/content/special-applications"
-COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
-if COLAB and not os.path.isdir(CHECKOUT):
-    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
-if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
-    sys.path.insert(0, CHECKOUT)
+if "COLAB_RELEASE_TAG" in os.environ and importlib.util.find_spec("workbook") is None:
+    url = "git+https://github.com/cnn-workbook/special-applications"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", url])
+    importlib.invalidate_caches()
 import workbook
 
-workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
+workbook.setup_notebook()  # seeds, quiet logs, figure defaults; on Colab also the course data
 
 # %%
 import tempfile

@@ -10,32 +10,31 @@
 #    numbers ($14 \times 1 \to 10 \times 16$, $14 \times 14 \times 14 \times 1 \to 10 \times 10 \times 10 \times 16$),
 # 2. implement the **forward pass of `Conv1D` and `Conv3D` in NumPy** and match Keras to $10^{-5}$,
 # 3. train a small **1D CNN on a real electrocardiogram** (MIT-BIH record 208) to tell normal,
-#    premature ventricular and fusion heartbeats apart, and look at what its first filters respond to,
-# 4. run **3D edge filters on a real MRI volume** and train a small **3D CNN** on noisy synthetic
-#    spheres, cubes and tori in random poses,
+#    premature ventricular and fusion heartbeats apart, look at what its first filters respond to,
+#    and see what a 1D convolution offers next to the **recurrent networks** of the next course,
+# 4. run **3D edge filters on a real MRI volume**, train a small **3D CNN** on noisy synthetic
+#    spheres, cubes and tori in random poses, and treat a **video as a 3D volume** (time as the
+#    third axis) in which a 3D kernel sees motion,
 # 5. count parameters and see why 3D layers get expensive quickly.
 #
 # **Prerequisites:** 2D convolutions (padding, stride, filters spanning all channels), Keras
-# `Sequential` models. **Run time:** about 2 minutes on a 2-core CPU; no GPU needed.
+# `Sequential` models. **Run time:** a few minutes on a 2-core CPU, no GPU needed; the two
+# training cells print how long they took on your machine.
 
-# %% tags=["setup"]
-# Setup: on Google Colab this installs the workbook and its data; elsewhere it does nothing.
+# %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
+# @title Setup (on Google Colab it installs the workbook first) { display-mode: "form" }
+import importlib.util
 import os
 import subprocess
 import sys
 
-REPO = "https://github.com/cnn-workbook/special-applications"
-CHECKOUT = "/content/special-applications"
-COLAB = "COLAB_RELEASE_TAG" in os.environ or "COLAB_GPU" in os.environ
-if COLAB and not os.path.isdir(CHECKOUT):
-    subprocess.check_call(["git", "clone", "--depth", "1", REPO, CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "-e", CHECKOUT])
-    subprocess.check_call([sys.executable, "-m", "workbook.fetch_data", "--root", CHECKOUT])
-if os.path.isdir(CHECKOUT) and CHECKOUT not in sys.path:
-    sys.path.insert(0, CHECKOUT)
+if "COLAB_RELEASE_TAG" in os.environ and importlib.util.find_spec("workbook") is None:
+    url = "git+https://github.com/cnn-workbook/special-applications"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", url])
+    importlib.invalidate_caches()
 import workbook
 
-workbook.setup_notebook()  # seeds, quiet TensorFlow logs, small figures, GPU memory growth
+workbook.setup_notebook()  # seeds, quiet logs, figure defaults; on Colab also the course data
 
 # %%
 import math
@@ -53,17 +52,19 @@ import conv_utils.ecg
 import conv_utils.models
 import conv_utils.plots
 import conv_utils.shape_volumes
+import conv_utils.video
 import workbook
+import workbook.prose
 
 # %% tags=["parameters"]
 ECG_RECORD = "208"  # MIT-BIH record with N, V and F beats ("100" is almost all normal)
 BEAT_CLASSES = ("N", "V", "F")  # normal, premature ventricular, fusion
 TRAIN_FRACTION = 0.7  # first 70% of the recording trains, the last 30% tests
-ECG_EPOCHS = 15  # ~1 s per epoch on 2 CPU cores
+ECG_EPOCHS = 15  # passes over the training beats (the training cell prints the time per epoch)
 SHAPE_SIZE = 20  # voxels per side of the synthetic volumes (cost grows like SHAPE_SIZE**3)
 SHAPES_PER_CLASS = 120  # training volumes per class (40 more per class are held out)
 SHAPE_NOISE = 0.2  # standard deviation of the voxel noise (shapes are ~0.7-1.0 bright)
-SHAPE_EPOCHS = 12  # ~4-9 s each on 2 CPU cores; fewer epochs leave the spheres/cubes mixed up
+SHAPE_EPOCHS = 12  # the cost grows linearly; fewer epochs leave the spheres/cubes mixed up
 
 
 # %% [markdown]
@@ -231,7 +232,8 @@ lecture_signal = rng.normal(size=(1, 14, 1)).astype("float32")
 keras_conv1d = keras.layers.Conv1D(16, 5, strides=2, padding="same")
 keras_out = keras_conv1d(lecture_signal).numpy()[0]
 ours = conv1d(lecture_signal[0], *keras_conv1d.get_weights(), stride=2, padding="same")
-print(f"shape {ours.shape}, max |ours - Keras| = {np.abs(ours - keras_out).max():.1e}")
+error = np.abs(ours - keras_out).max()
+print(f"shape {ours.shape}; ours equals Keras to within 1e-5: {error < 1e-5}")
 
 
 # %% [markdown]
@@ -302,22 +304,31 @@ np.testing.assert_allclose(
 
 # %% [markdown]
 # Your loops and the vectorised `conv_utils.conv3d` (one `np.tensordot` over a strided view of all
-# windows) both agree with Keras `Conv3D`:
+# windows) both agree with Keras `Conv3D` (to float32 rounding, about $10^{-7}$):
 
 # %%
 keras_conv3d = keras.layers.Conv3D(16, 5, strides=2, padding="same")
 keras_out = keras_conv3d(lecture_volume[None].astype("float32")).numpy()[0]
 weights = keras_conv3d.get_weights()
+outputs = {
+    "yours": conv3d(lecture_volume, *weights, stride=2, padding="same"),
+    "conv_utils.conv3d": conv_utils.conv3d(lecture_volume, *weights, 2, "same"),
+}
 {
-    "yours": f"{np.abs(conv3d(lecture_volume, *weights, stride=2, padding='same') - keras_out).max():.1e}",
-    "conv_utils.conv3d": f"{np.abs(conv_utils.conv3d(lecture_volume, *weights, 2, 'same') - keras_out).max():.1e}",
+    f"{name} equals Keras to within 1e-5": bool(np.abs(out - keras_out).max() < 1e-5)
+    for name, out in outputs.items()
 }
 
 # %% [markdown]
 # ## Step 3: a 1D CNN on a real electrocardiogram
 #
-# **Data.** MIT-BIH Arrhythmia Database record 208 (PhysioNet): 30 minutes of a two-lead ECG at
-# 360 Hz, in which cardiologists labelled every beat. We use lead MLII and three beat types:
+# An ECG is a **sequence**: one voltage per time step. Sequences (signals, sound, text) are often
+# handled by **recurrent networks** (RNNs, LSTMs), the topic of the next course: they read one
+# step at a time and carry a state forward. A 1D convolution is the other option; we train one
+# here and come back to what it offers after training.
+#
+# **Data.** MIT-BIH Arrhythmia Database record 208 (PhysioNet): half an hour of a two-lead ECG,
+# in which cardiologists labelled every beat. We use lead MLII and three beat types:
 # **N** normal, **V** premature ventricular contraction (a wide, bizarre QRS that starts in the
 # ventricles), **F** fusion of a ventricular and a normal beat (a mix of the two shapes).
 
@@ -334,18 +345,18 @@ dict(zip(labels.tolist(), counts.tolist(), strict=True))
 
 # %% [markdown]
 # Ten seconds of the signal with the cardiologists' labels above each R peak. Look for the V beats:
-# they come early, their QRS is wide and points the other way.
+# they come early, their QRS is wide, and the wave after it swings far below the baseline.
 
 # %%
 conv_utils.plots.plot_ecg(record, start=60, seconds=10)
 
 # %% [markdown]
 # **Segmenting beats.** We cut a window from 0.25 s before to 0.45 s after every labelled R peak
-# (252 samples: P wave, QRS and T wave) and subtract each window's median to remove baseline drift.
+# (P wave, QRS and T wave) and subtract each window's median to remove baseline drift.
 # Thin lines are single beats, the thick line is the class mean.
 
 # %%
-beats = conv_utils.ecg.segment_beats(record, BEAT_CLASSES)
+beats = conv_utils.ecg.segment_beats(record, BEAT_CLASSES, before=0.25, after=0.45)
 print(f"{len(beats)} beats of {beats.x.shape[1]} samples:", beats.counts())
 conv_utils.plots.plot_beats(beats)
 
@@ -353,10 +364,6 @@ conv_utils.plots.plot_beats(beats)
 # **Split by time.** Neighbouring beats of one patient are nearly identical, so a random split would
 # test on near-copies of training beats. We train on the first 70% of the recording and test on the
 # last 30%, dropping the beats whose window straddles the cut.
-#
-# **Class balance.** There are about three normal beats per fusion beat. With class weights
-# $w_k = m / (K m_k)$ every class contributes equally to the loss, so the network cannot score well
-# by ignoring fusion beats.
 
 # %%
 train_beats, test_beats = conv_utils.ecg.split_by_time(beats, TRAIN_FRACTION)
@@ -364,10 +371,19 @@ beat_weights = conv_utils.ecg.class_weights(train_beats.y, len(BEAT_CLASSES))
 print("train:", train_beats.counts(), " test:", test_beats.counts())
 {BEAT_CLASSES[k]: round(w, 3) for k, w in beat_weights.items()}
 
+# %% tags=["remove-input"]
+train_counts = train_beats.counts()
+workbook.prose.show(
+    f"**Class balance.** The training part holds {train_counts['N'] / train_counts['F']:.1f}"
+    f" normal beats per fusion beat and {train_counts['N'] / train_counts['V']:.1f} per"
+    " ventricular beat. With the class weights $w_k = m / (K m_k)$ printed above (a class with"
+    " $m_k$ of the $m$ beats, $K$ classes) every class contributes equally to the loss, so the"
+    " network cannot score well by ignoring fusion beats."
+)
+
 # %% [markdown]
 # The network: three `Conv1D` + ReLU layers with max pooling, then global average pooling and a
-# softmax. The shapes in the summary follow Step 1: e.g. `conv2` turns $84 \times 8$ into
-# $(84 - 9) + 1 = 76$ positions of 16 channels.
+# softmax.
 
 # %%
 beat_model = conv_utils.models.build_beat_classifier(beats.x.shape[1], len(BEAT_CLASSES))
@@ -377,6 +393,14 @@ beat_model.compile(
     metrics=["accuracy"],
 )
 beat_model.summary()
+
+# %% tags=["remove-input"]
+conv2 = beat_model.get_layer("conv2")
+n_in, n_out, kernel_2 = conv2.input.shape[1], conv2.output.shape[1], conv2.kernel_size[0]
+workbook.prose.show(
+    f"The shapes in the summary follow Step 1: e.g. `conv2` turns ${n_in} \\times 8$ into"
+    f" $({n_in} - {kernel_2}) + 1 = {n_out}$ positions of 16 channels."
+)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -389,14 +413,16 @@ beat_history = beat_model.fit(
     class_weight=beat_weights,
     verbose=0,
 )
-print(f"trained {ECG_EPOCHS} epochs in {time.perf_counter() - start:.1f} s")
+seconds = time.perf_counter() - start
+print(f"trained {ECG_EPOCHS} epochs in {seconds:.1f} s ({seconds / ECG_EPOCHS:.2f} s per epoch)")
 
 # %% [markdown]
 # On the held-out last 30% of the recording, the confusion matrix counts true classes (rows) against
 # predictions (columns). Per-class recall is the fraction of each true class found; with unbalanced
-# classes it says more than the overall accuracy.
+# classes it says more than the overall accuracy. The colour of a cell is its share of the row (of
+# its true class), so the diagonal reads as the recall of each class.
 
-# %%
+# %% tags=["nbval-approximate"]
 beat_pred = beat_model.predict(test_beats.x, verbose=0).argmax(axis=1)
 beat_recall = recall_score(test_beats.y, beat_pred, average=None)
 print(f"test accuracy {np.mean(beat_pred == test_beats.y):.3f}")
@@ -404,7 +430,10 @@ print(
     "recall per class:",
     {c: round(float(r), 3) for c, r in zip(BEAT_CLASSES, beat_recall, strict=True)},
 )
-conv_utils.plots.plot_confusion(confusion_matrix(test_beats.y, beat_pred), BEAT_CLASSES)
+beat_labels = {"N": "N\nnormal", "V": "V\nventricular", "F": "F\nfusion"}
+conv_utils.plots.plot_confusion(
+    confusion_matrix(test_beats.y, beat_pred), [beat_labels[c] for c in BEAT_CLASSES], "test beats"
+)
 
 # %% [markdown]
 # **What do the first-layer filters respond to?** The first layer uses `padding="same"`, so its
@@ -421,47 +450,109 @@ conv_utils.plots.plot_filter_responses(
 )
 
 # %% [markdown]
+# ### What a 1D convolution offers next to a recurrent network
+#
+# An RNN reads a beat one sample after the other, and its state can in principle carry
+# information from any earlier sample. A stack of 1D convolutions makes three different choices:
+#
+# 1. **A fixed receptive field.** Each unit sees a window of known length, which grows layer by
+#    layer (by $(f - 1)$ times the product of the earlier strides) and is fixed by the design;
+#    global average pooling then pools the units over the whole beat.
+# 2. **All positions at once.** There is no state to pass along, so every position (and every
+#    beat of a batch) is computed in parallel, where an RNN needs one step per sample.
+# 3. **Translation equivariance.** The same filter is applied at every position, so a beat that
+#    arrives later gives feature maps that are shifted by the same amount: a filter that finds a
+#    QRS finds it wherever it is.
+#
+# The receptive field of our network, and the cost of one pass:
+
+# %% tags=["remove-input"]
+field, jump = conv_utils.models.receptive_field(beat_model)
+workbook.prose.show(
+    f"One unit of `conv3` sees **{field} samples** ({field / record.fs * 1000:.0f} ms at"
+    f" {record.fs} Hz), and neighbouring units start {jump} samples apart; the beat window is"
+    f" {beats.x.shape[1]} samples long. The call `first_layer(test_beats.x)` above computed"
+    f" {first_activations.shape[0]} beats $\\times$ {first_activations.shape[1]} positions"
+    f" $\\times$ {first_activations.shape[2]} filters in one parallel pass."
+)
+
+# %% [markdown]
+# Equivariance, checked on a test beat: delay it by `shift` samples and compare the first layer's
+# feature maps, away from the ends (where the delayed beat wraps round and the zero padding sits).
+
+# %%
+shift = 25  # samples, about 70 ms
+beat = test_beats.x[:1]
+delayed = np.roll(beat, shift, axis=1)
+maps, delayed_maps = first_layer(beat).numpy()[0], first_layer(delayed).numpy()[0]
+half = beat_model.get_layer("conv1").kernel_size[0] // 2  # taps on each side of the centre
+same = np.abs(delayed_maps[shift + half : -half] - maps[half : -half - shift]).max() < 1e-5
+print(f"feature maps of the delayed beat = maps of the beat, delayed by {shift} samples: {same}")
+
+# %% [markdown]
 # ## Step 4: 3D convolutions on volumes
 #
 # ### A real MRI volume and 3D edge filters
 #
-# `volumes/anatomical.nii` is a small T1 brain MRI ($33 \times 41 \times 25$ voxels of 2 mm) that ships
-# with nibabel (MIT licence). A 3D Sobel filter differentiates along one axis ($[-1, 0, 1]$) and
-# smooths along the other two ($[1, 2, 1] \otimes [1, 2, 1]$): a $3 \times 3 \times 3 \times 1$ kernel,
-# three of them for the three axes. We run them with our `conv3d` and with `padding="same"`.
+# `volumes/anatomical.nii` is a small T1 brain MRI that ships with nibabel (MIT licence). Its
+# header says how the voxel axes lie in the head (`nibabel.aff2axcodes`: the direction in which
+# each index grows) and how large a voxel is.
 
 # %%
-mri = nibabel.load(workbook.data_path("volumes/anatomical.nii")).get_fdata().astype("float32")
+mri_image = nibabel.load(workbook.data_path("volumes/anatomical.nii"))
+mri_axes = nibabel.aff2axcodes(mri_image.affine)
+mri = mri_image.get_fdata().astype("float32")
 mri = (mri - mri.min()) / (mri.max() - mri.min())
+voxel_mm = tuple(float(size) for size in mri_image.header.get_zooms())
+print(f"{mri.shape} voxels of {voxel_mm} mm; the axes grow towards {mri_axes}")
+
+# %% [markdown]
+# A 3D Sobel filter differentiates along one axis ($[-1, 0, 1]$) and smooths along the other two
+# ($[1, 2, 1] \otimes [1, 2, 1]$): a $3 \times 3 \times 3 \times 1$ kernel, three of them for the
+# three axes. The scan is cut off at the volume's faces, where tissue still shows; zero padding
+# would draw a fake edge there, so we repeat the outer voxels once (`np.pad(..., mode="edge")`)
+# and run the filters with our `conv3d` and `padding="valid"`: the maps keep the volume's size.
+
+# %%
 derivative, smooth = np.array([-1.0, 0.0, 1.0]), np.array([1.0, 2.0, 1.0]) / 4
 sobel = np.zeros((3, 3, 3, 1, 3), dtype="float32")
 for axis in range(3):
     factors = [smooth, smooth, smooth]
     factors[axis] = derivative
     sobel[..., 0, axis] = np.einsum("i,j,k->ijk", *factors)
-edges = conv_utils.conv3d(mri[..., None], sobel, padding="same")
+padded_mri = np.pad(mri, 1, mode="edge")[..., None]
+edges = conv_utils.conv3d(padded_mri, sobel, padding="valid")
 edges.shape
 
 # %% [markdown]
 # A Keras `Conv3D` layer with these fixed weights computes the same feature maps:
 
 # %%
-sobel_layer = keras.layers.Conv3D(3, 3, padding="same", use_bias=False)
-sobel_layer.build((None, *mri.shape, 1))
+sobel_layer = keras.layers.Conv3D(3, 3, padding="valid", use_bias=False)
+sobel_layer.build((None, *padded_mri.shape))
 sobel_layer.set_weights([sobel])
 print(
-    f"max |numpy - Keras| = {np.abs(sobel_layer(mri[None, ..., None]).numpy()[0] - edges).max():.1e}"
+    "NumPy equals Keras to within 1e-5:",
+    np.abs(sobel_layer(padded_mri[None]).numpy()[0] - edges).max() < 1e-5,
 )
 
 # %% [markdown]
-# Central slices (rows: the three orthogonal planes) of the volume, the three derivative feature
-# maps and the gradient magnitude: each filter lights up the tissue boundaries facing its axis.
+# Central slices of the volume (rows: the sagittal, coronal and axial planes, each with the
+# direction its image axes point to, as the header gives them), of the three derivative feature
+# maps (red where the intensity grows along the filter's axis, blue where it falls, one colour
+# scale for all three) and of the gradient magnitude: each filter lights up the tissue boundaries
+# facing its axis.
 
 # %%
 magnitude = np.linalg.norm(edges, axis=-1)
+towards = {"L": "left", "R": "right", "A": "anterior", "P": "posterior"}
+towards |= {"S": "superior", "I": "inferior"}
+derivative_titles = [f"d / d(axis {i})\n(→ {towards[mri_axes[i]]})" for i in range(3)]
 conv_utils.plots.plot_volume_slices(
     [mri, edges[..., 0], edges[..., 1], edges[..., 2], magnitude],
-    ["MRI", "d/dx", "d/dy", "d/dz", "|gradient|"],
+    ["T1 MRI", *derivative_titles, "|gradient|"],
+    cmap=["gray", "RdBu_r", "RdBu_r", "RdBu_r", "magma"],
+    axcodes=mri_axes,
 )
 
 # %% [markdown]
@@ -484,8 +575,9 @@ print(
 )
 
 # %% [markdown]
-# Central slices of two examples of each class: through noise and rotation, a slice of a torus can
-# look like two blobs or a ring, a cube's slice is a polygon.
+# Central slices of two examples of each class (the volumes have no anatomy, so the rows name
+# the array axes): through noise and rotation, a slice of a torus can look like two blobs or a
+# ring, a cube's slice is a polygon.
 
 # %%
 examples = [np.flatnonzero(shape_y == k)[i] for k in range(3) for i in range(2)]
@@ -496,7 +588,7 @@ conv_utils.plots.plot_volume_slices(
 
 # %% [markdown]
 # The 3D network mirrors the 1D one: `Conv3D` + ReLU + max pooling twice, one more `Conv3D`, global
-# average pooling, softmax. For a $20^3$ volume the sides shrink $20 \to 18 \to 9 \to 7 \to 3 \to 1$.
+# average pooling, softmax.
 
 # %%
 shape_model = conv_utils.models.build_shape_classifier(SHAPE_SIZE, 3)
@@ -508,13 +600,22 @@ shape_model.compile(
 )
 [(layer.name, tuple(layer.output.shape[1:])) for layer in shape_model.layers]
 
+# %% tags=["remove-input"]
+sides = [SHAPE_SIZE] + [layer.output.shape[1] for layer in shape_model.layers[:5]]
+workbook.prose.show(
+    f"For a ${SHAPE_SIZE}^3$ volume the sides shrink "
+    + " $\\to$ ".join(str(side) for side in sides)
+    + ": each $3^3$ convolution takes 2 voxels off a side, each pooling halves it (rounding down)."
+)
+
 # %%
 # NBVAL_IGNORE_OUTPUT
 start = time.perf_counter()
 shape_history = shape_model.fit(shape_x, shape_y, epochs=SHAPE_EPOCHS, batch_size=32, verbose=0)
-print(f"trained {SHAPE_EPOCHS} epochs in {time.perf_counter() - start:.1f} s")
+seconds = time.perf_counter() - start
+print(f"trained {SHAPE_EPOCHS} epochs in {seconds:.1f} s ({seconds / SHAPE_EPOCHS:.2f} s/epoch)")
 
-# %%
+# %% tags=["nbval-approximate"]
 shape_pred = shape_model.predict(shape_x_test, verbose=0).argmax(axis=1)
 shape_recall = recall_score(shape_y_test, shape_pred, average=None)
 print(f"test accuracy {np.mean(shape_pred == shape_y_test):.3f}")
@@ -532,19 +633,21 @@ conv_utils.plots.plot_confusion(
 )
 
 # %% [markdown]
-# **3D feature maps.** The first layer's output is a stack of 8 volumes ($18^3$ each), one per filter.
-# Central slices of a test torus (left) and of the 8 maps: most filters return a smoothed, denoised
-# copy of the solid ring (averaging 27 noisy voxels beats looking at one), others fire on one side
-# of its surface like the Sobel filters above, or mostly on the noise.
+# **3D feature maps.** The first layer's output is a stack of volumes, one per filter. Central
+# slices of a test torus (left, grey) and of the ReLU maps (magma: black is zero): most filters
+# return a smoothed, denoised copy of the solid ring (averaging $3^3$ noisy voxels beats looking at
+# one), others fire on one side of its surface like the Sobel filters above, or mostly on the noise.
 
 # %%
 torus = shape_x_test[np.flatnonzero(shape_y_test == 2)[0]]
 conv1_model = keras.Model(shape_model.inputs[0], shape_model.get_layer("conv1").output)
 torus_maps = conv1_model(torus[None]).numpy()[0]
+n_maps = torus_maps.shape[-1]
+print(f"{n_maps} feature maps of {torus_maps.shape[:3]} voxels")
 conv_utils.plots.plot_volume_slices(
-    [torus[..., 0]] + [torus_maps[..., j] for j in range(torus_maps.shape[-1])],
-    ["input torus"] + [f"filter {j}" for j in range(torus_maps.shape[-1])],
-    cmap="magma",
+    [torus[..., 0]] + [torus_maps[..., j] for j in range(n_maps)],
+    ["input torus"] + [f"filter {j}" for j in range(n_maps)],
+    cmap=["gray"] + ["magma"] * n_maps,
 )
 
 # %% [markdown]
@@ -557,6 +660,57 @@ conv_utils.plots.plot_voxels(
     [np.clip(torus[..., 0], 0, None)] + [torus_maps[..., j] for j in strongest],
     ["input torus"] + [f"conv1 filter {j}" for j in strongest],
     threshold=0.6,
+    cmap=["gray", "magma", "magma", "magma"],
+)
+
+# %% [markdown]
+# ### Video: time as the third axis
+#
+# A grey-level video of $T$ frames of $H \times W$ pixels is a $T \times H \times W$ volume, and
+# Keras' `Conv3D` takes a batch of clips as `(batch, T, H, W, channels)`. A $3 \times 3 \times 3$
+# kernel then sees a $3 \times 3$ patch in **three consecutive frames**, so it can respond to
+# motion, which no 2D filter applied to one frame can see. Action recognition in videos is built
+# on such kernels.
+#
+# A synthetic clip shows it: two identical squares, one moving right and one moving left by one
+# pixel per frame. In any single frame they look the same. For a pattern moving right at one
+# pixel per frame the time and space derivatives cancel, $I_t + I_x = 0$, so the kernel computing
+# $I_t - I_x$ responds only to rightward motion and $I_t + I_x$ only to leftward motion
+# (`conv_utils.video.motion_kernels`, central differences in $t$ and $x$, smoothed along $y$).
+# We use no padding in time, so each response frame is centred on a frame of the clip.
+
+# %%
+clip = conv_utils.video.moving_squares_clip(frames=12, size=24, side=4)
+motion = conv_utils.video.motion_kernels()
+video_response = conv_utils.conv3d(clip.video[..., None], motion, padding=(0, 1, 1))
+print(f"clip {clip.video.shape} (t, y, x) -> responses {video_response.shape}")
+# mean |response| of each filter on each square's half of the frame
+video_energy = {
+    (name, moving): float(np.abs(video_response[:, rows, :, k]).mean())
+    for k, name in enumerate(["rightward", "leftward"])
+    for moving, rows in clip.rows.items()
+}
+
+# %% tags=["remove-input"]
+workbook.prose.show(
+    "Mean |response| on each square: the rightward filter gives"
+    f" {video_energy['rightward', 'right']:.3f} on the square moving right and"
+    f" {video_energy['rightward', 'left']:.3f} on the one moving left; the leftward filter gives"
+    f" {video_energy['leftward', 'right']:.3f} and {video_energy['leftward', 'left']:.3f}."
+    " Each filter answers only to its own direction of motion."
+)
+
+# %% [markdown]
+# Frames of the clip and of both responses (red positive at the square's leading edge, blue at
+# its trailing edge), and the x-t slices through the row of each square: in them a moving square
+# draws a slanted band, and a 3D kernel is a small tilted edge detector in that plane.
+
+# %%
+conv_utils.plots.plot_video_responses(
+    clip.video,
+    [video_response[..., 0], video_response[..., 1]],
+    ["clip", "rightward\nfilter", "leftward\nfilter"],
+    xt_rows=[clip.centres["right"], clip.centres["left"]],
 )
 
 # %% [markdown]
@@ -589,11 +743,17 @@ print("\n".join(rows))
     for d, layer in [(1, keras.layers.Conv1D), (2, keras.layers.Conv2D), (3, keras.layers.Conv3D)]
 }
 
+# %% tags=["remove-input"]
+ct_side = 256  # voxels per side of a typical CT scan
+workbook.prose.show(
+    "This is why 3D CNNs use small filters ($3^3$), few channels in the first layers, early pooling"
+    f" or strides, and small crops of big scans: our ${SHAPE_SIZE}^3$ training volumes hold"
+    f" {SHAPE_SIZE**3:,} voxels, a ${ct_side}^3$ CT scan holds {(ct_side / SHAPE_SIZE) ** 3:,.0f}"
+    " times more, and the same network would do that many times more work per scan (the training"
+    " cell printed the time per epoch on your machine)."
+)
+
 # %% [markdown]
-# This is why 3D CNNs use small filters ($3^3$), few channels in the first layers, early pooling or
-# strides, and small crops of big scans; our $20^3$ shapes trained in seconds, a $256^3$ CT scan holds
-# 2000 times more voxels.
-#
 # ## Summary
 #
 # - One rule, $n_\text{out} = \lfloor (n + 2p - f)/s \rfloor + 1$ per spatial axis, and one output
@@ -602,8 +762,13 @@ print("\n".join(rows))
 #   channels; Keras stores them as `(f, C, F)` and `(f_1, f_2, f_3, C, F)`.
 # - A small `Conv1D` network labels normal, ventricular and fusion beats of a real ECG, tested on a
 #   later part of the recording; its first filters pick out the edges and widths of the QRS complex.
+# - Sequences are often left to recurrent networks (next course); a 1D convolution instead sees a
+#   fixed, computable receptive field, computes every position in parallel and is translation
+#   equivariant (a delayed beat gives delayed feature maps).
 # - `Conv3D` layers find oriented edges in a real MRI volume and learn to tell 3D shapes apart under
 #   random rotations, at a cost that grows like $f^3$ per filter and $n^3$ per volume.
+# - A video is a volume with time as its first axis: a $3 \times 3 \times 3$ kernel sees three
+#   frames at once and can tell the direction of motion, which no filter on a single frame can.
 #
 # ## Exercises
 #
@@ -615,3 +780,6 @@ print("\n".join(rows))
 #    padding on a $15 \times 15 \times 15 \times 2$ input, then check it with `conv_output_shape`.
 # 5. Replace `MaxPooling3D` in the shape classifier by strides of 2 in the convolutions. Count the
 #    multiply-adds of both designs with `conv_param_count` and the shapes from Step 1.
+# 6. Keep only the middle frame of the motion kernels (`motion[1:2]`: a 2D filter on each frame)
+#    and run it on the clip. Why do both squares now give the same response, whichever way they
+#    move?

@@ -21,11 +21,11 @@ stride-2 pooling each step of a 3x3 kernel spans 2 input pixels, after two of th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 
-__all__ = ["LayerSpec", "ReceptiveField", "layer_specs", "receptive_field"]
+__all__ = ["LayerSpec", "ReceptiveField", "layer_fields", "layer_specs", "receptive_field"]
 
 # Layers that act on each position separately: they leave receptive fields unchanged.
 _POINTWISE = (
@@ -211,3 +211,33 @@ def layer_specs(model: keras.Model, up_to: str | None = None) -> list[LayerSpec]
         if layer.name == up_to:
             break
     return specs
+
+
+def layer_fields(backbone) -> dict[str, ReceptiveField]:
+    """The receptive field of every layer of a backbone, pointwise layers included.
+
+    A pointwise layer (batch normalisation, an activation) sees what the layer before it
+    sees, so ``leaky_re_lu_6`` gets the field of ``conv2d_6``. Networks that branch, such
+    as SqueezeNet's fire modules, bring their own function (`Backbone.receptive_fields_fn`).
+
+    Args:
+        backbone: a `nst_utils.backbone.Backbone`, or a sequential-style ``keras.Model``.
+
+    Returns:
+        ``{layer name: ReceptiveField}`` for every layer after the input, input side first.
+
+    Raises:
+        ValueError: a layer whose effect on receptive fields is unknown (see `layer_specs`).
+    """
+    own = getattr(backbone, "receptive_fields_fn", None)
+    if own is not None:
+        return own()
+    model = getattr(backbone, "model", backbone)
+    geometric = receptive_field(layer_specs(model))
+    fields, last = {}, ReceptiveField("input", 1, 1, 0)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        last = geometric.get(layer.name, last)
+        fields[layer.name] = last if last.name == layer.name else replace(last, name=layer.name)
+    return fields
