@@ -24,15 +24,22 @@ run: install  ## execute every notebook headless into build/ (+ HTML) and print 
 	$(PY) -u tools/notebooks.py run $(NB)
 
 # `make test`'s stages (tools/stages.py prints each one's wall-clock and CPU seconds). The unit
-# tests (end-to-end grading first: it is the longest) and nbval run at the same time, two
-# workers each, so both cores stay busy until the end.
-UNIT := -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder -p no:cacheprovider
-test: install  ## lint, unit tests with end-to-end grading, and nbval on every notebook (timed)
+# tests and nbval run at the same time, two workers each, so both cores stay busy; nbval records
+# its run of every solved notebook (workbook/nbval_policy.py), and the end-to-end grading test,
+# last, takes the reference solution's score and timeouts from that record instead of
+# executing every solved notebook again.
+RESULTS := build/nbval-results
+UNIT := -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder -p no:cacheprovider \
+  --ignore tests/test_grading_e2e.py
+test: install  ## lint, unit tests and nbval on every notebook, then end-to-end grading (timed)
 	$(PY) tools/stages.py \
 	  "lint=$(PY) -m ruff check . && $(PY) -m ruff format --check ." \
 	  "notebooks=$(PY) tools/notebooks.py check" \
 	  "unit=$(PY) $(UNIT)" \
-	  "nbval=$(PY) -m pytest $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider" \
+	  "nbval=rm -rf $(RESULTS) && WORKBOOK_NBVAL_RESULTS=$(RESULTS) \
+	    $(PY) -m pytest $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider" \
+	  "grading=WORKBOOK_NBVAL_RESULTS=$(RESULTS) $(PY) -m pytest tests/test_grading_e2e.py \
+	    -p no:cacheprovider" \
 	  --together unit nbval
 
 lint: install

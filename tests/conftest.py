@@ -72,7 +72,7 @@ def online(monkeypatch):
 
 
 # The longest test files first (make test runs with --no-loadscope-reorder, so xdist hands out
-# files in this order): the end-to-end grading takes about as long as all the others together.
+# files in this order). The end-to-end grading runs on its own after nbval (Makefile).
 FIRST = ("test_grading_e2e.py", "test_grading_sandbox.py")
 
 

@@ -652,6 +652,12 @@ def measure_solution(
         row["notes"] = "; ".join(
             n for n in row["notes"].split("; ") if n and "release unmeasured" not in n
         )
+    _check_solution(rows)
+    return rows
+
+
+def _check_solution(rows: list[dict]) -> None:
+    """Raise RuntimeError unless every solution row has full marks with nothing flagged."""
     unsandboxed = "WITHOUT the sandbox"
     bad = [
         r
@@ -663,7 +669,53 @@ def measure_solution(
     if bad:
         detail = "; ".join(f"{r['notebook']}: {r['points']}/{r['max']} {r['notes']}" for r in bad)
         raise RuntimeError(f"the reference solution does not pass its own grading: {detail}")
-    return rows
+
+
+def solution_from_executed(
+    course: Path, names: list[str], results: Path
+) -> tuple[list[dict], list[str]]:
+    """The reference solution's score and per-cell times from an nbval run, not a new one.
+
+    ``results`` holds what ``workbook.nbval_policy`` recorded while nbval executed the
+    committed notebooks (``WORKBOOK_NBVAL_RESULTS``): the solved notebook with its hidden tests,
+    every cell's time and whether it raised. A graded test cell that ran without an error earns
+    its points, the rule nbgrader applies; the times become the timeout basis
+    (``course/grading/timings``), as `measure_solution` would write them. The cell ids of the
+    release copy are those of the committed notebook, so the times apply cell by cell.
+
+    Returns ``(rows, names without a usable record)``: an assignment whose notebook changed
+    since it was recorded, or whose run was cut short, is left to `measure_solution`.
+
+    Raises:
+        RuntimeError: a recorded solution did not get full marks.
+    """
+    from workbook.nbval_policy import executed_results
+
+    rows, missing = [], []
+    timings = course / "grading" / "timings"
+    timings.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        record = executed_results(results, NOTEBOOKS / f"{name}.ipynb")
+        if record is None:
+            missing.append(name)
+            continue
+        graded = [c for c in record["cells"].values() if "grade_id" in c]
+        cells = {c["grade_id"]: 0.0 if c["error"] else c["points"] for c in graded}
+        times = {cell_id: c["seconds"] for cell_id, c in record["cells"].items()}
+        entry = {
+            "cells": times,
+            "parameters": "",
+            "measured_by": "nbval",
+            "sha256": record["sha256"],
+        }
+        with atomic_open(timings / f"{name}.json", "w") as handle:
+            json.dump(entry, handle, indent=1)
+        row = {"student": SOLUTION_STUDENT, "notebook": name, "points": sum(cells.values())}
+        row.update(max=_max_score(course, name), cells=cells, status="ok", notes="")
+        row["measured_by"] = "nbval"
+        rows.append(row)
+    _check_solution(rows)
+    return rows, missing
 
 
 def print_table(rows: list[dict], csv_path: Path | None = None) -> None:
