@@ -214,6 +214,18 @@ ATTACKS = {
         "w.expect_close.__code__ = _ok.__code__",
         "the code of workbook.checking.expect_close was replaced",
     ),
+    "style-transfer cost replaced": (
+        "import nst_utils.costs as c; c.gram_matrix = lambda A: A",
+        "nst_utils.costs.gram_matrix was replaced",
+    ),
+    "style-transfer check replaced": (
+        "import nst_utils.checks.nb08 as m; m.check_compute_layer_style_cost = lambda f: None",
+        "nst_utils.checks.nb08.check_compute_layer_style_cost was replaced",
+    ),
+    "convolution check replaced": (
+        "import conv_utils.checks as m; m.check_conv_output_shape = lambda f: None",
+        "conv_utils.checks.check_conv_output_shape was replaced",
+    ),
     "builtin replaced": (
         "import builtins; builtins.abs = lambda x: 0",
         "builtins.abs was replaced",
