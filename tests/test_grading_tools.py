@@ -227,3 +227,18 @@ def _cmd(path: Path) -> str:
         return (path / "cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_each_cells_timeout_comes_from_the_solutions_time_for_it():
+    execute = nbgrader_plugins.GuardedExecute(timeout_factor=10.0, timeout_margin=30.0)
+    execute._cells = {"fast": 0.5, "slow": 12.0}  # as measured at release, per cell id
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.id = "fast"
+    assert execute._cell_timeout(cell) == 35  # 10 x 0.5 s + 30 s
+    cell.id = "slow"
+    assert execute._cell_timeout(cell) == 150
+    cell.id = "new"  # a cell the solution did not have: as long as its slowest one
+    assert execute._cell_timeout(cell) == 150
+    report = nbformat.v4.new_code_cell("report()")
+    report.metadata[nbgrader_plugins.META] = "report"
+    assert execute._cell_timeout(report) == nbgrader_plugins.REPORT_TIMEOUT
