@@ -5,10 +5,11 @@ nbval has just executed every committed (solved) notebook with its hidden tests,
 ``workbook.nbval_policy`` recorded each cell's time and whether it raised
 (``WORKBOOK_NBVAL_RESULTS``): the solution's score and per-cell times are taken from there
 (`course.solution_from_executed`) instead of executing every solved notebook a second time.
-Run alone, or for a notebook changed since, this test grades the solution itself, as release
-does (the release copy with the solutions typed back in, through the sandbox: full marks,
-nothing flagged). Either way the solved-but-one-mistake submission C below goes through the
-whole pipeline on every notebook and must score full marks on every other cell. Then student
+Run alone, for a notebook changed since, and always for the attacked notebook 01, this test
+grades the solution itself, as release does (the release copy with the solutions typed back
+in, through the sandbox: full marks, nothing flagged). Either way the solved-but-one-mistake
+submission C below goes through the whole pipeline on every notebook and must score full marks
+on every other cell. Then student
 B submits the untouched student versions, C the solved notebooks with one classic mistake each
 (see grading_cases.py), and on notebook 01 come the hostile and careless submissions of
 ``grading_cases.ATTACKS``, one with edited and deleted test cells, and unreadable files. Every
@@ -96,9 +97,13 @@ def _grade_everything(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     submissions = tmp_path_factory.mktemp("submissions")
     names = course_tools.release(course, measure=False)
+    # The attacked notebook's solution is always graded here, through the sandbox as release
+    # does (the release check stays tested, and the attacks' timeouts are its own).
     solution, unmeasured = [], names
     if RESULTS:  # nbval has just run every solved notebook: take its score and times
-        solution, unmeasured = course_tools.solution_from_executed(course, names, Path(RESULTS))
+        others = [n for n in names if n != ATTACKED.stem]
+        solution, unmeasured = course_tools.solution_from_executed(course, others, Path(RESULTS))
+        unmeasured = [ATTACKED.stem, *unmeasured]
     print(f"reference solution: {len(solution)} from nbval's run, {len(unmeasured)} graded here")
     if unmeasured:
         solution += course_tools.measure_solution(
