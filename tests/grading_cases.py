@@ -9,8 +9,8 @@ the parameters cell too; nbgrader keeps it). MISTAKES: one classic mistake per n
 FAST = {
     "01": "n_trials = 100",
     "02": "photos_per_person = 2\nn_timed_queries = 1",
-    "03": "steps = 3",
-    "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5",
+    "03": "steps = 3\nnum_train, num_val, num_test = 60, 8, 8",  # 16 held-out people: 30 s more
+    "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5\nfine_tune_epochs = 3",
     "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
     "06": "n_photos = 100\nn_random_sets = 200",
     "07": "IMAGE_SIZE = 48\nSTEPS = 3",

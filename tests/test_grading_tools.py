@@ -242,3 +242,35 @@ def test_each_cells_timeout_comes_from_the_solutions_time_for_it():
     report = nbformat.v4.new_code_cell("report()")
     report.metadata[nbgrader_plugins.META] = "report"
     assert execute._cell_timeout(report) == nbgrader_plugins.REPORT_TIMEOUT
+
+
+def test_every_student_is_in_the_gradebook_before_the_workers_start(tmp_path, monkeypatch):
+    """Two workers grading one new student's notebooks at once must not both add the student
+    (nbgrader's gradebook then fails one of them with a UNIQUE constraint error)."""
+    from nbgrader.api import Gradebook
+
+    course = _course(tmp_path, "01_x", "02_y")
+    subs = tmp_path / "subs" / "ann"
+    subs.mkdir(parents=True)
+    for name in ("01_x", "02_y"):
+        nbformat.write(nbformat.v4.new_notebook(), subs / f"{name}.ipynb")
+    found = []
+
+    class Worker:  # stands in for nbgrader: looks the student up, as autograde would
+        def __init__(self, course):
+            self.db = f"sqlite:///{course / 'gradebook.db'}"
+
+        def grade(self, assignment, student_id, deadline):
+            with Gradebook(self.db) as gradebook:
+                found.append((assignment, gradebook.find_student(student_id).id))
+            return False, "stand-in"
+
+        def stop(self, kill=True):
+            pass
+
+    monkeypatch.setattr(course_tools, "GradingWorker", Worker)
+    monkeypatch.setenv("PATH", course_tools._env(course)["PATH"])  # a new gradebook runs alembic
+    monkeypatch.setattr(course_tools, "prepare_grading", lambda course, allow=False: "bwrap")
+    rows = course_tools.autograde(course, subs.parent, workers=2)
+    assert sorted(found) == [("01_x", "ann"), ("02_y", "ann")]
+    assert [r["status"] for r in rows] == ["error", "error"]  # the stand-in grades nothing

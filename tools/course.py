@@ -558,6 +558,7 @@ def autograde(
     before = sandbox.package_manifest()
     found, errors = collect(course, submissions)
     jobs = [(a, s) for a, students in found.items() for s in students]
+    _enrol(course, {s for _, s in jobs})
 
     idle: queue.Queue = queue.Queue()
     pool_size = max(1, min(workers, len(jobs)))
@@ -586,6 +587,16 @@ def autograde(
             row["status"] = "flagged"
             row["notes"] = "the project's files changed during grading; " + row["notes"]
     return sorted(rows + errors, key=lambda r: (r["student"], r["notebook"]))
+
+
+def _enrol(course: Path, students: set[str]) -> None:
+    """Add the students to the gradebook before grading: two workers that autograde one new
+    student's notebooks at the same time would both add the student, and one would fail."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student_id in sorted(students):
+            gradebook.update_or_create_student(student_id)
 
 
 def _keys(rows: list[dict]) -> set[tuple[str, str]]:
