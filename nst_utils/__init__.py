@@ -6,8 +6,8 @@ Public names and their math are fixed in the course's CONVENTIONS.md. What lives
   `nst_utils.backbone` (load_backbone, feature_extractor), `nst_utils.gatys` (stylize,
   reconstruct: optimising the pixels, Gatys et al.), `nst_utils.fast` (fast_stylize,
   style_vector, blend_styles: one forward pass of Magenta's networks, Ghiasi et al.),
-  `nst_utils.images` (float pixels,
-  resizing, PNG with parameters), `nst_utils.media` (show_images), `nst_utils.cli`
+  `nst_utils.images` (float pixels, resizing, PNG with parameters), `nst_utils.media`
+  (show_images, show_frames, save_gif), `nst_utils.cli`
   (``python -m nst_utils stylize CONTENT STYLE -o OUT.png [--fast [--strength S]]``);
 * `nst_utils.models`: the pretrained networks and readers of their files;
 * `nst_utils.layers`: notebook 06's lesson (receptive fields, ImageNet photos, top patches
@@ -39,12 +39,16 @@ _EXPORTS = {
     "resize_image": "nst_utils.images",
     "save_image": "nst_utils.images",
     "to_uint8": "nst_utils.images",
+    "pick_frames": "nst_utils.media",
+    "save_gif": "nst_utils.media",
+    "show_frames": "nst_utils.media",
     "show_images": "nst_utils.media",
     "DEFAULT_CONTENT_LAYER": "nst_utils.gatys",
     "DEFAULT_STYLE_LAYERS": "nst_utils.gatys",
     "OPTIMIZERS": "nst_utils.gatys",
     "FrameRecorder": "nst_utils.gatys",
     "StepInfo": "nst_utils.gatys",
+    "count_flops": "nst_utils.gatys",
     "reconstruct": "nst_utils.gatys",
     "stylize": "nst_utils.gatys",
     "blend_styles": "nst_utils.fast",

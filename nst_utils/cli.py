@@ -69,12 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--alpha", type=float, default=10.0, help="content weight (default 10)")
     run.add_argument("--beta", type=float, default=40.0, help="style weight (default 40)")
     run.add_argument("--tv-weight", type=float, default=0.0, help="smoothing weight (default 0)")
-    run.add_argument("--content-layer", default=DEFAULT_CONTENT_LAYER)
+    run.add_argument(
+        "--content-layer",
+        help=f"default: the backbone's suggestion ({DEFAULT_CONTENT_LAYER} for VGG)",
+    )
     run.add_argument(
         "--style-layers",
         type=parse_style_layers,
-        default=list(DEFAULT_STYLE_LAYERS),
-        help=f"NAME:WEIGHT,... (default {default_layers})",
+        help=f"NAME:WEIGHT,... (default: the backbone's suggestion; for VGG {default_layers})",
     )
     run.add_argument(
         "--style-size", type=int, help="long side of the style image (default: --size)"
@@ -165,6 +167,11 @@ def _stylize(args) -> str:
         return _fast(args)
     if args.strength is not None:
         raise ValueError("--strength applies to --fast only")
+    from nst_utils.gatys import suggested_layers
+
+    backbone = nst_utils.load_backbone(args.backbone)
+    args.content_layer, layers = suggested_layers(backbone, args.content_layer, args.style_layers)
+    args.style_layers = [list(entry) for entry in layers]
     final = {}
     start = time.perf_counter()
     image = nst_utils.stylize(
@@ -180,7 +187,7 @@ def _stylize(args) -> str:
         init=args.init,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,
-        backbone=args.backbone,
+        backbone=backbone,
         style_size=args.style_size,
         seed=args.seed,
         progress=not args.quiet,

@@ -13,8 +13,8 @@ FAST = {
     "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5\nfine_tune_epochs = 3",
     "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
     "06": "n_photos = 100\nn_random_sets = 200",
-    "07": "IMAGE_SIZE = 48\nSTEPS = 3",
-    "08": "IMAGE_SIZE = 48\nSTEPS = 3",
+    "07": "IMAGE_SIZE = 64\nSCHEDULE = [(32, 3), (64, 3)]\nVGG_SCHEDULE = [(32, 2), (64, 2)]",
+    "08": "IMAGE_SIZE = 96\nSCHEDULE = [(64, 3), (96, 3)]",  # SqueezeNet's pools need >= 64 px
     "09": "IMAGE_SIZE = 48\nSTEPS = 3\nLOOP_STEPS = 2\nSWEEP_SIZE = 48\nSWEEP_STEPS = 2",
     "10": "ECG_EPOCHS = 2\nSHAPES_PER_CLASS = 20\nSHAPE_EPOCHS = 1",
 }

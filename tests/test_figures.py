@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # Notebooks whose rework (issue 14) has not landed yet: the test must still fail on them (strict
 # xfail); each rework removes its number. Empty when the issue is done.
-PENDING = {"02", "05", "07", "08", "09"}
+PENDING = {"02", "05", "09"}
 
 
 def _cases():

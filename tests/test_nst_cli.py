@@ -7,6 +7,7 @@ import sys
 import pytest
 from PIL import Image
 
+from nst_utils.backbone import load_backbone
 from nst_utils.cli import main, parse_style_layers
 from workbook import data_path, resources
 
@@ -25,6 +26,17 @@ def test_stylize_writes_png_with_parameters(tmp_path, capsys):
     assert meta["steps"] == 3 and meta["size"] == 48 and meta["backbone"] == "vgg16_hed"
     assert meta["style_layers"] == [["block1_conv1", 0.7], ["block2_conv1", 0.3]]
     assert meta["final_cost"] > 0
+
+
+def test_other_backbones_get_their_own_default_layers(tmp_path, capsys):
+    out = tmp_path / "out.png"
+    args = ["stylize", CONTENT, STYLE, "-o", str(out), "--size", "64", "--steps", "2", "--quiet"]
+    assert main([*args, "--backbone", "squeezenet_imagenet"]) == 0, capsys.readouterr().err
+    with Image.open(out) as image:
+        meta = json.loads(image.text["nst_utils"])
+    backbone = load_backbone("squeezenet_imagenet")
+    assert meta["content_layer"] == backbone.content_layer
+    assert meta["style_layers"] == [list(entry) for entry in backbone.style_layers]
 
 
 @pytest.mark.parametrize(

@@ -293,6 +293,9 @@ def book_config(title: str, url: str) -> dict:
                 "mathjax3_config": None,
                 "myst_update_mathjax": False,
                 "nb_ipywidgets_js": {},
+                # rendered prose (workbook.prose.show) is a text/markdown output: parse it as
+                # MyST, like the markdown cells, so its $math$ is typeset too
+                "nb_render_markdown_format": "myst",
                 "intersphinx_mapping": {},
                 # not "_static": jupyter-book would add every .js file there to every page
                 "html_static_path": ["_mathjax"],

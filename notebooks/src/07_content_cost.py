@@ -7,11 +7,11 @@
 # "sees" the content of $C$ and the style of $S$ in it. This first notebook builds the content half.
 #
 # **You will** implement the content cost $J_{content}(C, G)$, see how large the activations of a
-# VGG network are at different depths, and reconstruct a photo from random noise using only the
-# content cost at a shallow, a middle and a deep layer, to see why style transfer compares
-# contents at a middle layer.
+# convolutional network are at different depths, and reconstruct a photo from random noise using
+# only the content cost at a shallow, a middle and a deep layer, to see why style transfer
+# compares contents at a middle layer.
 #
-# **Prerequisites:** convolutional networks (VGG), gradient descent. **Run time:** about 2 minutes
+# **Prerequisites:** convolutional networks, gradient descent. **Run time:** about 2 minutes
 # on a 2-core CPU with the settings below.
 
 # %% jupyter={"source_hidden": true} tags=["setup", "hide-input"]
@@ -35,21 +35,26 @@ import numpy as np
 import tensorflow as tf
 
 import nst_utils
+import workbook.prose
 from nst_utils.checks.nb07 import check_compute_content_cost
 from workbook import data_path
 
 # %% tags=["parameters"]
-IMAGE_SIZE = 96  # pixels on the long side; 256 gives much sharper reconstructions (~7x slower)
-STEPS = 80  # L-BFGS steps per reconstruction; 300+ removes most of the leftover noise
+IMAGE_SIZE = 256  # pixels on the long side of the photo and of every reconstruction
+# coarse to fine: (long side, L-BFGS steps) per level; the last size must be IMAGE_SIZE
+SCHEDULE = [(128, 60), (256, 40)]
 TV_WEIGHT = 3e-4  # a little smoothing removes the noise the deep layers cannot see
 CONTENT_IMAGE = "photos/bern_from_north.jpg"
-LAYERS = {"shallow": "block1_conv2", "middle": "block3_conv2", "deep": "block4_conv2"}
+BACKBONE = "darknet_tiny_imagenet"  # why this one: Step 5
+LAYERS = {"shallow": "leaky_re_lu_2", "middle": "leaky_re_lu_8", "deep": "leaky_re_lu_14"}
+VGG_LAYER = "block4_conv2"  # VGG-16's middle layer, the content layer of Gatys et al.
+VGG_SCHEDULE = [(128, 60), (256, 20)]  # VGG costs many times more per step (Step 5)
 
 # %% [markdown]
 # ## Step 1: the content image and the network
 #
 # Our content image is a photo of Bern. Images are float32 RGB arrays with values in $[0, 255]$;
-# `load_image` resizes them so that the longer side has `IMAGE_SIZE` pixels.
+# `load_float_image` resizes them so that the longer side has `IMAGE_SIZE` pixels.
 
 # %%
 content = nst_utils.load_float_image(data_path(CONTENT_IMAGE), size=IMAGE_SIZE)
@@ -57,26 +62,28 @@ print(nst_utils.credits(CONTENT_IMAGE))
 content.shape
 
 # %% [markdown]
-# The photo, at the small size the notebook works with:
+# The photo, at the size the notebook works with:
 
 # %%
 nst_utils.show_images([content], ["content image C"])
 plt.show()
 
 # %% [markdown]
-# The network is VGG-16 with the 13 convolutional layers of HED, an edge detector fine-tuned from
-# ImageNet VGG-16 with a tiny learning rate, so its filters stay close to ImageNet's (the course
-# uses VGG-19; `load_backbone("vgg19_imagenet")` gives it when its weights can be downloaded).
-# Its layers are named `blockB_convK`: block $B$ works at $1/2^{B-1}$ of the input resolution.
+# The course uses VGG-19 trained on ImageNet. This notebook uses a much smaller ImageNet
+# classifier, Darknet "tiny" (Step 5 compares it with the workbook's VGG-16 and says why): 16
+# convolutions, each but the last (the classifier) followed by batch normalisation and a leaky
+# ReLU. Its layers are named in order: `leaky_re_lu_N` is the output of convolution $N$.
+# Max-pooling halves the resolution after activations 1, 2, 6 and 10, so layer 2 works at 1/2
+# of the input resolution, layer 8 at 1/8 and layer 14 at 1/16. Every activation layer:
 
 # %%
-backbone = nst_utils.load_backbone("vgg16_hed")
-backbone.conv_layers
+backbone = nst_utils.load_backbone(BACKBONE)
+[layer.name for layer in backbone.model.layers if layer.name.startswith("leaky")]
 
 # %% [markdown]
 # `feature_extractor` builds one model that returns the activations of several layers in a
 # single forward pass. Each activation has shape $(1, n_H, n_W, n_C)$: deeper layers have fewer
-# positions and more channels.
+# positions and more channels. These are our shallow, middle and deep layers:
 
 # %%
 extractor = nst_utils.feature_extractor(backbone, list(LAYERS.values()))
@@ -138,13 +145,10 @@ np.testing.assert_allclose(
     0.25,
     rtol=1e-6,
 )
+a_hidden = activations[LAYERS["middle"]]
 np.testing.assert_allclose(
-    float(compute_content_cost(activations["block3_conv2"], activations["block3_conv2"] * 0.5)),
-    float(
-        nst_utils.compute_content_cost(
-            activations["block3_conv2"], activations["block3_conv2"] * 0.5
-        )
-    ),
+    float(compute_content_cost(a_hidden, a_hidden * 0.5)),
+    float(nst_utils.compute_content_cost(a_hidden, a_hidden * 0.5)),
     rtol=1e-5,
 )
 ### END HIDDEN TESTS
@@ -165,16 +169,27 @@ outputs = {
 }
 
 # %% [markdown]
-# Look at the ratios: the shallow layer rates a 4-pixel shift as a large change, because it
-# compares pixels and edges at exact positions. The ratio falls with depth: deeper layers
-# describe larger regions (their receptive fields grow) and care less about where exactly
-# things are.
+# The ratio says how much of "a different image" a 4-pixel shift is to each layer. A layer that
+# compares pixels and edges at exact positions rates even a small shift as a large change; a
+# layer whose units see larger regions (receptive fields grow with depth) should care less.
 
 # %%
+ratios = {}
 for depth, layer in LAYERS.items():
     J_shift = float(compute_content_cost(outputs["photo"][layer], outputs["shifted"][layer]))
     J_noise = float(compute_content_cost(outputs["photo"][layer], outputs["noise"][layer]))
-    print(f"{depth:8s} {layer}: J(shifted) / J(noise) = {J_shift / J_noise:.3f}")
+    ratios[depth] = J_shift / J_noise
+    print(f"{depth:8s} {layer}: J(shifted) / J(noise) = {ratios[depth]:.3f}")
+
+# %% tags=["remove-input"]
+trend = "falls" if ratios["deep"] < ratios["shallow"] else "does not fall"
+workbook.prose.show(
+    f"Here the ratio {trend} from {ratios['shallow']:.3f} (shallow) to {ratios['deep']:.3f}"
+    " (deep), a weaker effect than the pictures of Step 4 will show: even the deep layer still"
+    f" sees the shifted photo about 1/{1 / ratios['deep']:.0f} of the way to noise. One number"
+    " per layer hides a lot"
+    " (Exercise 3 varies the shift); reconstructing the image shows what a layer keeps."
+)
 
 # %% [markdown]
 # ## Step 4: reconstruct the photo from noise, one layer at a time
@@ -183,60 +198,144 @@ for depth, layer in LAYERS.items():
 # one layer is as small as possible. Whatever the result keeps is what that layer encodes.
 # `nst_utils.reconstruct` runs this optimisation (L-BFGS on the pixels, the package's
 # `compute_content_cost`, and a little total-variation smoothing, `TV_WEIGHT`, against the
-# high-frequency noise that deep layers cannot see). A `FrameRecorder` keeps the cost after every
-# step. The costs are divided by the cost at the start, so that the three layers can share a plot.
+# high-frequency noise that deep layers cannot see). It works coarse to fine (`SCHEDULE`): most
+# steps on a half-size image, where a step costs a quarter as much, then the rest at full size.
+# A callback keeps the cost and the time after every step.
+
 
 # %%
-reconstructions, histories = {}, {}
+def record(info):
+    """Keep each step's (step, cost) and (level, seconds since the start)."""
+    histories[depth].append((info.step, info.cost))
+    timelines[depth].append((info.level, info.seconds))
+
+
+reconstructions, histories, timelines = {}, {}, {}
 for depth, layer in LAYERS.items():
-    recorder = nst_utils.FrameRecorder()
+    histories[depth], timelines[depth] = [], []
     reconstructions[depth] = nst_utils.reconstruct(
         content,
         content_layer=layer,
-        size=IMAGE_SIZE,
-        steps=STEPS,
+        schedule=SCHEDULE,
         tv_weight=TV_WEIGHT,
-        callback=recorder,
+        backbone=BACKBONE,
+        callback=record,
         seed=0,
     )
-    histories[depth] = recorder.costs
-sorted(reconstructions)
+{depth: image.shape for depth, image in reconstructions.items()}
 
 # %% [markdown]
 # Compare each reconstruction with the photo. From the **shallow** layer the photo comes back
 # nearly pixel for pixel: that layer is little more than a set of local colour and edge detectors.
-# From the **middle** layer the layout, the river and the roofs come back but the colours and fine
-# texture drift. From the **deep** layer only the coarse arrangement of objects survives. With
-# more steps and larger images (e.g. `IMAGE_SIZE = 256`, `STEPS = 300`) the middle and deep
-# reconstructions become cleaner, but the pattern stays.
+# From the **middle** layer the layout comes back (the river bank, the bridge on the left, the
+# line of the hills) while the colours fade and the houses and trees are redrawn as a texture.
+# From the **deep** layer only a faint trace of the arrangement survives (the line of the hills,
+# the curve of the river bank) under a texture of things the network recognises.
 
 # %%
 titles = ["photo"] + [f"{depth}: {layer}" for depth, layer in LAYERS.items()]
-nst_utils.show_images([content, *reconstructions.values()], titles, size=2.0)
+nst_utils.show_images([content, *reconstructions.values()], titles, ncols=2, size=2.3)
+plt.show()
 print(nst_utils.credits(CONTENT_IMAGE), "(reconstructions are adaptations)")
 
 # %% [markdown]
-# The cost curves (content cost plus the small smoothing term, relative to the start): all three
-# fall fast, so the differences above are not a failure to optimise; they are what each layer
-# chooses to keep. The shallow curve levels off where the smoothing term, which also charges the
-# photo's real edges, balances the content cost.
+# The cost curves (content cost plus the small smoothing term, relative to the cost at the start
+# of each level of the schedule): all three fall fast, so the differences above are not a
+# failure to optimise; they are what each layer chooses to keep. The curves restart at 1 where
+# the schedule moves to the full size: each level's cost is relative to its own start, the
+# upsampled (blurred) result of the level before. The shallow curve levels off where the
+# smoothing term, which also charges the photo's real edges, balances the content cost.
 
 # %%
-fig, ax = plt.subplots(figsize=(5, 3))
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
 for depth, history in histories.items():
     steps, costs = zip(*history, strict=True)
     ax.semilogy(steps, costs, label=f"{depth} ({LAYERS[depth]})")
-ax.set(xlabel="L-BFGS step", ylabel="cost / cost at start")
-ax.legend()
+edges = np.cumsum([0] + [steps for _, steps in SCHEDULE])
+for (size, _), low, high in zip(SCHEDULE, edges[:-1], edges[1:], strict=True):
+    ax.text((low + high) / 2, 0.6, f"at {size} px", color="gray", fontsize=8, ha="center")
+    if low:
+        ax.axvline(low + 0.5, color="gray", lw=0.8, ls="--")
+ax.set(xlabel="L-BFGS step", ylabel="cost / cost at level start")
+ax.legend(fontsize=8, loc="lower left")
 plt.show()
+
+# %% [markdown]
+# ## Step 5: why this network and not VGG-16
+#
+# The workbook also has VGG-16 offline (the network of HED, an edge detector fine-tuned from
+# ImageNet VGG-16). Two measurements decided against it here. First, the arithmetic of one
+# forward pass at our image size, up to the middle layer of each network (`count_flops` counts
+# the multiply-adds of every convolution; a step also needs the backward pass, about as much
+# again):
+
+# %%
+vgg = nst_utils.load_backbone("vgg16_hed")
+spec = tf.TensorSpec((1, *content.shape))
+
+
+def forward_gflops(net, layer):
+    """GFLOP of one forward pass of ``net`` up to ``layer`` for an image of ``spec``'s shape."""
+    extractor = nst_utils.feature_extractor(net, [layer])
+    return nst_utils.count_flops(lambda x: extractor(x), spec)["total"] / 1e9
+
+
+gflops = {
+    "darknet": forward_gflops(backbone, LAYERS["middle"]),
+    "vgg": forward_gflops(vgg, VGG_LAYER),
+}
+{name: round(value, 2) for name, value in gflops.items()}
+
+# %% tags=["remove-input"]
+workbook.prose.show(
+    f"At {content.shape[1]}×{content.shape[0]} px, Darknet tiny needs {gflops['darknet']:.2f}"
+    f" GFLOP to reach `{LAYERS['middle']}`; VGG-16 needs {gflops['vgg']:.1f} GFLOP to reach"
+    f" `{VGG_LAYER}`, {gflops['vgg'] / gflops['darknet']:.0f} times as much. Second, what the"
+    " two middle layers keep: here is VGG-16's reconstruction from its middle layer"
+    f" ({VGG_SCHEDULE[0][1]} coarse and {VGG_SCHEDULE[-1][1]} fine steps, where Darknet had"
+    f" {SCHEDULE[0][1]} and {SCHEDULE[-1][1]}), next to Darknet's."
+)
+
+# %%
+timeline = []
+vgg_image = nst_utils.reconstruct(
+    content,
+    content_layer=VGG_LAYER,
+    schedule=VGG_SCHEDULE,
+    tv_weight=TV_WEIGHT,
+    backbone=vgg,
+    callback=lambda info: timeline.append((info.level, info.seconds)),
+    seed=0,
+)
+timelines["vgg"] = timeline
+titles = ["photo", f"Darknet tiny: {LAYERS['middle']}", f"VGG-16 (HED): {VGG_LAYER}"]
+nst_utils.show_images([content, reconstructions["middle"], vgg_image], titles, size=2.4)
+plt.show()
+
+# %% [markdown]
+# VGG-16's middle layer gives back the edges (the river bank, the line of the hills, the outlines
+# of the roofs) in a purple-pink wash that has lost the colours, and its deep layers keep even
+# less. That fits the network's training: HED was fine-tuned to find edges, so its deep layers
+# describe edges rather than the objects an ImageNet classifier must tell apart. Darknet's
+# middle layer keeps the layout and more of the colours (the green of the trees, the blue-green
+# water), at a fraction of the arithmetic.
+# (With the course's ImageNet VGG-19, when it can be downloaded, the reconstructions look more
+# like Darknet's, at even higher cost.)
+#
+# The time per step at full size on this machine (it depends on the CPU and its load):
+
+
+# %%
+def fine_ms_per_step(timeline):
+    """Milliseconds per step at the last level, from ``(level, seconds)`` after each step."""
+    last = [seconds for level, seconds in timeline if level == timeline[-1][0]]
+    return 1000 * (last[-1] - last[0]) / (len(last) - 1)
+
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-import time
-
-start = time.perf_counter()
-nst_utils.reconstruct(content, content_layer=LAYERS["middle"], size=IMAGE_SIZE, steps=10)
-print(f"{(time.perf_counter() - start) / 10 * 1000:.0f} ms/step at {IMAGE_SIZE} px (this machine)")
+for name, steps_and_times in timelines.items():
+    print(f"{name:8s} {fine_ms_per_step(steps_and_times):6.0f} ms per step at {IMAGE_SIZE} px")
 
 # %% [markdown]
 # ## Summary
@@ -244,13 +343,17 @@ print(f"{(time.perf_counter() - start) / 10 * 1000:.0f} ms/step at {IMAGE_SIZE} 
 # * The content cost compares the activations of the content and the generated image at one
 #   layer: $J_{content} = \frac{1}{4 n_H n_W n_C}\sum (a^{(C)} - a^{(G)})^2$.
 # * A shallow layer keeps the pixels, so matching it would simply copy the photo; a deep layer
-#   keeps only what is where. Style transfer uses a layer in between (here `block4_conv2`, as in
-#   Gatys et al.), so that the layout survives while the brushwork is free to change.
-# * Reconstruction from noise is a general tool to see what a layer encodes.
+#   keeps only what is roughly where. Style transfer compares contents at the **middle** layer
+#   (here `leaky_re_lu_8`; with VGG `block4_conv2`, as in Gatys et al.), so that the layout
+#   survives while the brushwork is free to change.
+# * Reconstruction from noise is a general tool to see what a layer encodes, and it tells
+#   networks apart: an edge detector's middle layer keeps edges, a classifier's keeps more.
 #
 # ## Exercises
 #
-# 1. Reconstruct from `block2_conv2` and `block5_conv2`. Where does the colour get lost?
+# 1. Reconstruct from `leaky_re_lu_6` and `leaky_re_lu_10`. Where does the colour get lost?
 # 2. Set `TV_WEIGHT = 0` and compare the deep reconstruction. Why does the noise stay?
 # 3. Shift the photo by 1, 4 and 16 pixels in Step 3. How does the ratio grow with the shift at
 #    each layer, and how does that relate to the layer's receptive field?
+# 4. Set `BACKBONE = "squeezenet_imagenet"` with the layers `conv1`, `fire3_concat` and
+#    `fire5_concat`. Which of its layers washes out first?
