@@ -274,3 +274,51 @@ def test_every_student_is_in_the_gradebook_before_the_workers_start(tmp_path, mo
     rows = course_tools.autograde(course, subs.parent, workers=2)
     assert sorted(found) == [("01_x", "ann"), ("02_y", "ann")]
     assert [r["status"] for r in rows] == ["error", "error"]  # the stand-in grades nothing
+
+
+def test_a_worker_dies_with_the_autograde_process_that_started_it(tmp_path):
+    """Killed, ``autograde`` leaves no worker behind grading (and holding a kernel)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    worker = ROOT / "tools" / "grading" / "worker.py"
+    # The worker's requests come through a pipe this test also holds open, so its parent's
+    # death closes nothing: like a worker busy grading, it sees no end of input.
+    requests, held = os.pipe()
+    parent = (  # stands for autograde: starts a worker (which waits for requests), then waits
+        "import subprocess, sys, time\n"
+        f"w = subprocess.Popen([sys.executable, {str(worker)!r}, {str(course)!r}],"
+        f" stdin={requests}, start_new_session=True)\n"
+        "print(w.pid, flush=True)\ntime.sleep(600)\n"
+    )
+    autograde = subprocess.Popen(
+        [sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True, pass_fds=[requests]
+    )
+    os.close(requests)
+    pid = int(autograde.stdout.readline())
+    time.sleep(5)  # the worker is up, reading its requests
+    assert Path(f"/proc/{pid}").exists(), "the worker did not start"
+    os.kill(autograde.pid, signal.SIGKILL)
+    autograde.wait()
+    try:
+        for _ in range(50):
+            if not Path(f"/proc/{pid}").exists() or "Z" in _state(pid):
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError("the worker outlived autograde")
+    finally:
+        os.close(held)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

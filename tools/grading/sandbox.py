@@ -226,12 +226,13 @@ def probe(bwrap: str | None = None) -> str | None:
     return None
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask the kernel to SIGKILL us when our parent (nbgrader) dies; kept across ``exec``.
 
     bubblewrap's ``--die-with-parent`` kills the sandboxed command when bwrap dies, but bwrap
     itself outlives a killed grader; with this, a grading job stopped at its deadline takes
-    its kernel along.
+    its kernel along. The grading workers (`grading.worker`) ask the same of their parent,
+    ``tools/course.py autograde``: killed, it leaves no worker grading on.
     """
     import ctypes
     import signal
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = Path(os.environ["WORKBOOK_GRADING_MANIFEST"])
     command = kernel_command(kernel_args)
     _limit_resources()
-    _die_with_parent()
+    die_with_parent()
     if mode == "none":  # the honest fallback: same kernel and guard, no isolation
         env = dict(os.environ, WORKBOOK_OFFLINE="1", WORKBOOK_GRADING_MANIFEST=str(manifest))
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tools")])

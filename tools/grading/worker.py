@@ -43,4 +43,7 @@ def serve(course: Path, lines, out) -> None:
 if __name__ == "__main__":
     here = Path(__file__).resolve()
     sys.path[:0] = [str(here.parents[2]), str(here.parents[1])]  # the project, tools/
+    from grading.sandbox import die_with_parent
+
+    die_with_parent()  # autograde killed: this worker, and the kernel it runs, go too
     serve(Path(sys.argv[1]).resolve(), sys.stdin, sys.stdout)
