@@ -8,11 +8,13 @@ importable here or through ``--dlib-python``, dlib's own speed on the same chips
 
 Then, per photo, the cost of each step of the two pipelines side by side (ms, median):
 detection (ours: MTCNN with its five landmarks; dlib: the HOG detector, upsampled once
-below 1024 pixels as ``face_recognition`` does), landmarks (dlib: the 5-point shape
-predictor; ours: a placeholder row until the shape predictors land, MTCNN's landmarks come
-with the detection), chip (our similarity warp vs ``get_face_chip``), encoding (one chip,
-plain and with 10 jitters), and the whole ``img_to_encoding``. The load average is
-printed: timings are wall-clock medians, inflated by other work on a shared machine.
+below 1024 pixels as ``face_recognition`` does), landmarks (``alignment="mtcnn"``: none
+beyond MTCNN's, which come with the detection; ``alignment="dlib"``: the MTCNN box mapped
+to dlib's convention and our NumPy 5-point shape predictor; dlib: its C++ 5-point
+predictor), chip (our similarity warp, our ``get_face_chip`` and dlib's), encoding (one
+chip, plain and with 10 jitters: the same network whatever the alignment), and the whole
+``img_to_encoding`` with each alignment. The load average is printed: timings are
+wall-clock medians, inflated by other work on a shared machine.
 """
 
 from __future__ import annotations
@@ -121,27 +123,51 @@ def median_ms(step, reps: int) -> float:
     return 1e3 * float(np.median(times))
 
 
-def time_our_pipeline(photo: np.ndarray, encoder, reps: int) -> dict:
-    """Per-step milliseconds of our pipeline on one photo."""
+def time_our_pipeline(photo: np.ndarray, encoder, reps: int) -> dict[str, dict]:
+    """Per-step milliseconds of our pipeline on one photo, for each alignment.
+
+    Returns:
+        ``{alignment: {step: ms or None}}``; detection and encoding are timed once (they do
+        not depend on the alignment) and shown for both.
+    """
     import fr_utils
     from fr_utils.alignment import extract_chip
     from fr_utils.detection import detect_faces
-    from fr_utils.faces import select_subject
+    from fr_utils.faces import dlib_points, select_subject
+    from fr_utils.models.dlib_chip import extract_dlib_chip
 
     face = select_subject(detect_faces(photo), photo.shape, ambiguous="ignore")
     chip, _ = extract_chip(photo, face.landmarks)
-    return {
+    points = dlib_points(photo, face)
+    shared = {
         "detection": median_ms(lambda: detect_faces(photo), reps),
-        "landmarks": None,  # MTCNN's five points come with the detection
-        "chip": median_ms(lambda: extract_chip(photo, face.landmarks), reps),
         "encoding": median_ms(lambda: encoder.encode(chip[None]), reps),
         f"encoding, {JITTERS} jitters": median_ms(
             lambda: encoder.encode(chip[None], num_jitters=JITTERS), max(2, reps // 3)
         ),
-        "img_to_encoding": median_ms(
-            lambda: fr_utils.img_to_encoding(photo, encoder, ambiguous="ignore"), reps
-        ),
     }
+    steps = {
+        "mtcnn": {
+            "landmarks": None,  # MTCNN's five points come with the detection
+            "chip": median_ms(lambda: extract_chip(photo, face.landmarks), reps),
+        },
+        "dlib": {
+            "landmarks": median_ms(lambda: dlib_points(photo, face), reps),
+            "chip": median_ms(lambda: extract_dlib_chip(photo, points), reps),
+        },
+    }
+    order = ("detection", "landmarks", "chip", "encoding", f"encoding, {JITTERS} jitters")
+    result = {}
+    for alignment, own in steps.items():
+        row = {**shared, **own}
+        result[alignment] = {step: row[step] for step in order}
+        result[alignment]["img_to_encoding"] = median_ms(
+            lambda a=alignment: fr_utils.img_to_encoding(
+                photo, encoder, alignment=a, ambiguous="ignore"
+            ),
+            reps,
+        )
+    return result
 
 
 def time_dlib_pipeline(photo: np.ndarray, reps: int) -> dict | None:
@@ -189,14 +215,16 @@ def print_pipelines(encoder, reps: int) -> None:
         theirs = time_dlib_pipeline(photo, reps)
         note = f", dlib HOG upsample {theirs['upsample']}" if theirs else ", dlib n/a"
         print(f"\n{Path(name).name} ({photo.shape[1]}x{photo.shape[0]}{note})")
-        print(f"  {'step':<24} {'ours':>9} {'dlib':>9}")
-        for step, value in ours.items():
-            mine = "later*" if value is None else f"{value:.1f}"
+        print(f"  {'step':<24} {'ours, mtcnn':>12} {'ours, dlib':>12} {'dlib':>9}")
+        for step in ours["mtcnn"]:
+            mine = [ours[a][step] for a in ("mtcnn", "dlib")]
+            mine = ["in det.*" if v is None else f"{v:.1f}" for v in mine]
             other = theirs.get(step) if theirs else None
             other = "n/a" if other is None else f"{other:.1f}"
-            print(f"  {step:<24} {mine:>9} {other:>9}")
-    print("\n* placeholder: MTCNN's five landmarks come with our detection; the shape predictors")
-    print("  (fr_utils.models.shape_predictor) will fill this row.")
+            print(f"  {step:<24} {mine[0]:>12} {mine[1]:>12} {other:>9}")
+    print("\nours, mtcnn / dlib: img_to_encoding(..., alignment='mtcnn' / 'dlib'); landmarks of")
+    print("alignment='dlib': box mapping + our 5-point shape predictor (NumPy); chip: our")
+    print("get_face_chip. * MTCNN's five landmarks come with the detection.")
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ Typical use::
 What lives where (the path says what a module is for):
 
 * the library, what a user of face recognition calls: `fr_utils.api` (img_to_encoding,
-  face_distance, verify, who_is_it), `fr_utils.faces` (a photo's faces, aligned),
+  face_distance, verify, who_is_it), `fr_utils.faces` (a photo's faces, aligned:
+  ``alignment="mtcnn"`` or ``"dlib"``, dlib's own chip),
   `fr_utils.detection` (MTCNN), `fr_utils.alignment` (landmarks -> chip, jitter),
   `fr_utils.encoder` (FaceEncoder, load_face_model), `fr_utils.metrics` (the one rule
   "same person iff d <= tau" and how tau is chosen), `fr_utils.database` (FaceDatabase),

@@ -2,9 +2,11 @@
 
 The course's pipeline, one function each:
 
-1. `align_faces`: detect faces (MTCNN), map each face's five landmarks to the encoder's
-   template, cut out aligned chips; `align_face`: only the photo's subject (its most
-   prominent confident face, `fr_utils.faces`).
+1. `align_faces`: detect faces (MTCNN) and cut an aligned chip of each, from MTCNN's five
+   landmarks (``alignment="mtcnn"``) or as dlib cuts it, from dlib's 5-point shape
+   predictor (``alignment="dlib"``: encodings interchangeable with ``face_recognition``'s);
+   `align_face`: only the photo's subject (its most prominent confident face,
+   `fr_utils.faces`).
 2. `img_to_encoding`: encode the subject of a photo as a unit 128-D vector.
 3. `face_distance`: the L2 distance between two encodings; small means same person.
 4. `verify`: compare a photo with one identity of a database (1:1).
@@ -28,12 +30,14 @@ import numpy as np
 from fr_utils.database import FaceDatabase, gallery_rows
 from fr_utils.encoder import FaceEncoder
 from fr_utils.faces import (
+    DEFAULT_ALIGNMENT,
     AlignedFace,
     AmbiguousFaceError,
     AmbiguousFaceWarning,
     NoFaceFoundError,
     align_face,
     align_faces,
+    check_alignment,
 )
 from fr_utils.metrics import check_threshold, is_match
 from workbook.images import ImageInput, load_image
@@ -57,7 +61,7 @@ def img_to_encoding(
     encoder: FaceEncoder,
     aligned: bool = False,
     *,
-    alignment: str = "mtcnn",
+    alignment: str = DEFAULT_ALIGNMENT,
     num_jitters: int = 0,
     jitter_seed: int = 0,
     ambiguous: str = "warn",
@@ -69,7 +73,10 @@ def img_to_encoding(
         encoder: from `fr_utils.load_face_model`.
         aligned: the image already is an aligned chip: skip detection and only resize it
             to ``encoder.input_size`` (for chips from `align_faces`).
-        alignment: how the chip is cut, one of `fr_utils.faces.ALIGNMENTS` (``"mtcnn"``).
+        alignment: how the chip is cut, one of `fr_utils.faces.ALIGNMENTS`: ``"dlib"``
+            (dlib's own chip from its 5-point shape predictor: encodings interchangeable
+            with ``face_recognition``'s) or ``"mtcnn"`` (MTCNN's landmarks); the default
+            `fr_utils.faces.DEFAULT_ALIGNMENT` is the one that scores higher on LFW.
         num_jitters: 2 or more: the mean of the encodings of that many jittered (moved,
             turned, zoomed, mirrored) copies of the chip, as dlib's ``num_jitters``; slower
             by that factor, a little steadier (LFW: 99.15% instead of 98.80% cross-validated,
@@ -86,6 +93,7 @@ def img_to_encoding(
         AmbiguousFaceError: comparable faces and ``ambiguous="raise"``.
         ValueError: unreadable file (named in the message), bad option.
     """
+    check_alignment(alignment)
     if aligned:
         chip = load_image(image)
         if chip.shape[:2] != (encoder.input_size, encoder.input_size):

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fr_utils.faces import ALIGNMENTS, AMBIGUOUS_CHOICES
+from fr_utils.faces import ALIGNMENTS, AMBIGUOUS_CHOICES, DEFAULT_ALIGNMENT
 from fr_utils.metrics import check_threshold, is_match
 from workbook.cli import EXIT_ERROR, EXIT_OK, ArgumentParser, run
 
@@ -69,7 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         help="average the encodings of N jittered copies of each face (dlib's num_jitters)",
     )
     parser.add_argument(
-        "--alignment", default="mtcnn", choices=ALIGNMENTS, help="how face chips are cut"
+        "--alignment",
+        default=DEFAULT_ALIGNMENT,
+        choices=ALIGNMENTS,
+        help="how face chips are cut: 'dlib' (dlib's own chip, encodings interchangeable with"
+        " face_recognition's) or 'mtcnn' (default: %(default)s)",
     )
     parser.add_argument(
         "--ambiguous",

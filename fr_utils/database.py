@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fr_utils.faces import align_face
+from fr_utils.faces import DEFAULT_ALIGNMENT, align_face
 from fr_utils.metrics import check_threshold, is_match
 from workbook.atomic import atomic_open, exclusive_lock, remove_stale
 
@@ -114,7 +114,7 @@ def photo_encodings(
     images: Iterable,
     encoder,
     *,
-    alignment: str = "mtcnn",
+    alignment: str = DEFAULT_ALIGNMENT,
     num_jitters: int = 0,
     jitter_seed: int = 0,
     ambiguous: str = "warn",
@@ -282,7 +282,7 @@ class FaceDatabase:
         encoder,
         *,
         if_exists: str = "error",
-        alignment: str = "mtcnn",
+        alignment: str = DEFAULT_ALIGNMENT,
         num_jitters: int = 0,
         jitter_seed: int = 0,
         ambiguous: str = "warn",

@@ -4,9 +4,11 @@ This is the first step of every entry point of `fr_utils` (`fr_utils.img_to_enco
 `FaceDatabase.enroll`, the command line, `fr_utils.lfw.gallery`, the LFW evaluation):
 
 1. `fr_utils.detection.detect_faces` finds boxes, five landmarks and a confidence (MTCNN);
-2. an *alignment* cuts a square chip of each face that the encoder can read (today
-   ``"mtcnn"``: MTCNN's five landmarks mapped onto the encoder's template by
-   `fr_utils.alignment.extract_chip`);
+2. an *alignment* cuts a square chip of each face that the encoder can read (`ALIGNMENTS`):
+   ``"dlib"`` reproduces dlib's own chip (``get_face_chip``) from the five points of dlib's
+   5-point shape predictor, run on the MTCNN box mapped to dlib's box convention, so the
+   encodings are interchangeable with ``face_recognition``'s; ``"mtcnn"`` maps MTCNN's five
+   landmarks straight onto the encoder's template (`fr_utils.alignment.extract_chip`);
 3. `align_face` returns the face the photo is about, the *subject*; `align_faces` returns
    all of them, most prominent first.
 
@@ -64,6 +66,7 @@ __all__ = [
     "AlignedFace",
     "AmbiguousFaceError",
     "AmbiguousFaceWarning",
+    "DEFAULT_ALIGNMENT",
     "NoFaceFoundError",
     "POSITION_SIGMA",
     "SUBJECT_MIN_CONFIDENCE",
@@ -71,14 +74,27 @@ __all__ = [
     "align_detected",
     "align_faces",
     "check_alignment",
+    "dlib_points",
     "prominence",
     "select_subject",
 ]
 
-#: How a face's chip is cut. ``"mtcnn"``: MTCNN's five landmarks onto dlib's mean-face
-#: template (`fr_utils.alignment.extract_chip`). A ``"dlib"`` alignment (dlib's 5-point
-#: shape predictor and ``get_face_chip``) joins here with `fr_utils.models.shape_predictor`.
-ALIGNMENTS = ("mtcnn",)
+#: How a face's chip is cut:
+#:
+#: * ``"dlib"``: dlib's own chip. The MTCNN detection's box is mapped to the box dlib's shape
+#:   predictors were trained on (`fr_utils.models.box_mapping`), dlib's 5-point predictor
+#:   finds the two corners of each eye and the base of the nose in it
+#:   (`fr_utils.models.shape_predictor`, rounded to whole pixels as dlib rounds them), and
+#:   dlib's ``get_face_chip`` cuts the chip (`fr_utils.models.dlib_chip`, exact). The chip
+#:   ``face_recognition`` encodes, up to how close the predictor's points come to dlib's own
+#:   on dlib's (HOG) box; encodings sit about 0.03 from dlib's descriptors (unit length).
+#: * ``"mtcnn"``: MTCNN's own five landmarks (eye centres, nose tip, mouth corners) mapped
+#:   onto dlib's mean face (`fr_utils.alignment.extract_chip`): no shape predictor, and a
+#:   chip a little zoomed out compared with dlib's (encodings 0.08-0.14 from dlib's).
+ALIGNMENTS = ("mtcnn", "dlib")
+#: The alignment every entry point uses unless told otherwise: the one that scores higher on
+#: LFW view 2 (cross-validated, ``python -m fr_utils.lfw.evaluate``, fr_utils/lfw/LFW_EVAL.md).
+DEFAULT_ALIGNMENT = "mtcnn"
 #: Faces below this MTCNN confidence are never a photo's subject (see the module docstring).
 SUBJECT_MIN_CONFIDENCE = 0.9
 #: Width of the position weight of `prominence`, in half-diagonals of the photo.
@@ -117,9 +133,15 @@ class AlignedFace:
         chip: ``(size, size, 3)`` uint8 RGB aligned chip (what the encoder sees).
         box: ``(x, y, width, height)`` of the detection in the photo's pixels.
         confidence: detector probability in [0, 1].
-        landmarks: ``(5, 2)`` (x, y) in the photo: eyes, nose tip, mouth corners.
+        landmarks: ``(5, 2)`` (x, y) in the photo: MTCNN's eye centres, nose tip and mouth
+            corners (whatever the alignment).
         transform: ``(2, 3)`` similarity transform from chip pixels to photo pixels.
         prominence: the face's `prominence` in its photo (NaN when unknown).
+        alignment: how the chip was cut (one of `ALIGNMENTS`).
+        chip_points: the points the chip was aligned on, ``(5, 2)`` (x, y) in the photo: for
+            ``"dlib"`` the 5-point shape predictor's (outer and inner corner of the eye on
+            the image's right, the same on the left, base of the nose; whole pixels, as
+            dlib's), for ``"mtcnn"`` the MTCNN ``landmarks``.
     """
 
     chip: np.ndarray
@@ -128,12 +150,17 @@ class AlignedFace:
     landmarks: np.ndarray
     transform: np.ndarray
     prominence: float = field(default=math.nan)
+    alignment: str = "mtcnn"
+    chip_points: np.ndarray | None = None
 
 
 def check_alignment(alignment: str) -> str:
     """Return ``alignment`` if it is one of `ALIGNMENTS`, else raise a ValueError naming them."""
-    if alignment not in ALIGNMENTS:
-        raise ValueError(f"Unknown alignment {alignment!r}; choose one of {', '.join(ALIGNMENTS)}")
+    if not isinstance(alignment, str) or alignment not in ALIGNMENTS:
+        raise ValueError(
+            f"Unknown alignment {alignment!r}; choose one of {', '.join(map(repr, ALIGNMENTS))}"
+            f" (default {DEFAULT_ALIGNMENT!r}; see fr_utils.faces.ALIGNMENTS)"
+        )
     return alignment
 
 
@@ -225,8 +252,34 @@ def _describe_box(face) -> str:
     return f"{width:.0f}x{height:.0f} px at ({x:.0f}, {y:.0f})"
 
 
+def dlib_points(photo: np.ndarray, face: DetectedFace) -> np.ndarray:
+    """The five points of dlib's 5-point shape predictor for an MTCNN detection.
+
+    MTCNN's box is mapped to the box dlib's predictor was trained on
+    (`fr_utils.models.box_mapping.dlib_box_from_mtcnn`), the predictor runs there, and the
+    points are rounded to whole pixels as dlib's ``full_object_detection`` rounds them.
+
+    Args:
+        photo: ``(H, W, 3)`` uint8 RGB photo the face was detected in.
+        face: a `DetectedFace` (or `AlignedFace`) of ``photo``.
+
+    Returns:
+        ``(5, 2)`` float64 (x, y): outer and inner corner of the eye on the image's right,
+        the same on its left, base of the nose (`fr_utils.models.dlib_chip.DLIB_TEMPLATE_5`).
+    """
+    from fr_utils.models.box_mapping import dlib_box_from_mtcnn
+    from fr_utils.models.shape_predictor import load_shape_predictor
+
+    box = dlib_box_from_mtcnn(face.box, face.landmarks)
+    return np.floor(load_shape_predictor(5).predict(photo, box) + 0.5)
+
+
 def align_detected(
-    photo: np.ndarray, face: DetectedFace, size: int, padding: float, alignment: str = "mtcnn"
+    photo: np.ndarray,
+    face: DetectedFace,
+    size: int,
+    padding: float,
+    alignment: str = DEFAULT_ALIGNMENT,
 ) -> AlignedFace:
     """Cut the chip of one detected face out of its photo with the named alignment.
 
@@ -234,12 +287,21 @@ def align_detected(
         photo: ``(H, W, 3)`` uint8 RGB photo the face was detected in.
         face: a `DetectedFace` of ``photo``.
         size, padding: chip side and template padding (``encoder.input_size``, ``.padding``).
-        alignment: one of `ALIGNMENTS` (checked by the callers).
+        alignment: one of `ALIGNMENTS` (see there).
+
+    Raises:
+        ValueError: unknown alignment.
     """
-    # Only "mtcnn" exists today (check_alignment has run). A "dlib" alignment branches
-    # here: 5-point shape predictor on face.box, then dlib's get_face_chip geometry, with
-    # the AlignedFace's landmarks and transform describing that chip.
-    chip, transform = extract_chip(photo, face.landmarks, size, padding)
+    check_alignment(alignment)
+    if alignment == "dlib":
+        from fr_utils.models.dlib_chip import dlib_chip_transform, extract_dlib_chip
+
+        points = dlib_points(photo, face)
+        chip = extract_dlib_chip(photo, points, size, padding)
+        transform = dlib_chip_transform(points, size, padding)
+    else:
+        points = face.landmarks
+        chip, transform = extract_chip(photo, face.landmarks, size, padding)
     return AlignedFace(
         chip,
         face.box,
@@ -247,6 +309,8 @@ def align_detected(
         face.landmarks,
         transform,
         prominence(face, photo.shape),
+        alignment,
+        np.asarray(points, dtype=np.float64),
     )
 
 
@@ -256,7 +320,7 @@ def align_faces(
     padding: float = 0.25,
     max_side: int = 1024,
     *,
-    alignment: str = "mtcnn",
+    alignment: str = DEFAULT_ALIGNMENT,
     min_confidence: float = 0.0,
 ) -> list[AlignedFace]:
     """Detect every face of a photo and return its aligned chip, most prominent first.
@@ -270,7 +334,7 @@ def align_faces(
         size: chip side in pixels (``encoder.input_size``).
         padding: template padding (``encoder.padding``; 0.25 for dlib's encoder).
         max_side: photos larger than this are downscaled for detection only.
-        alignment: one of `ALIGNMENTS`.
+        alignment: how each chip is cut, one of `ALIGNMENTS` (default `DEFAULT_ALIGNMENT`).
         min_confidence: drop detections below this confidence.
 
     Returns:
@@ -294,7 +358,7 @@ def align_face(
     padding: float = 0.25,
     max_side: int = 1024,
     *,
-    alignment: str = "mtcnn",
+    alignment: str = DEFAULT_ALIGNMENT,
     ambiguous: str = "warn",
     min_confidence: float = SUBJECT_MIN_CONFIDENCE,
 ) -> AlignedFace:

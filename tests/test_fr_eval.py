@@ -162,10 +162,12 @@ def test_the_report_lists_every_variant():
     result = {
         "model": "m", "pairs": 100, "pairs_listed": 100, "images": 80, "folds": [1, 2],
         "threshold_rederived": 0.45, "library_threshold": 0.45, "versions": {"mtcnn": "1"},
+        "default_alignment": "mtcnn",
         "variants": [variant, {**variant, "name": "dlib", "ambiguous_images": None}],
     }  # fmt: skip
     text = _markdown(result)
     assert "| ours | 100.00% ± 0.00% | 100.00% (τ 0.430)" in text and "| dlib |" in text
+    assert "default alignment (`fr_utils.faces.DEFAULT_ALIGNMENT`): 'mtcnn'" in text
     assert text.count("\n| 1 |") == 1 and "**0.4500**" in text
     assert '1 photos without a (confident) face, 2 pairs scored "different": A/A_0001.jpg' in text
 
@@ -178,8 +180,9 @@ def encoder():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("alignment", [None, "mtcnn", "dlib"])
 def test_the_evaluation_encodes_exactly_as_img_to_encoding_and_caches(
-    encoder, tmp_path, monkeypatch
+    encoder, tmp_path, monkeypatch, alignment
 ):
     import fr_utils
     from fr_utils.lfw import evaluate
@@ -187,15 +190,23 @@ def test_the_evaluation_encodes_exactly_as_img_to_encoding_and_caches(
     monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path))
     root = data_path("faces/lfw")
     names = ["Abel_Pacheco/Abel_Pacheco_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0004.jpg"]
-    result = evaluate.encode_images(root, names, encoder, jitters=(0, 2), log=lambda m: None)
+    chosen = {} if alignment is None else {"alignment": alignment}  # None: the default
+    result = evaluate.encode_images(
+        root, names, encoder, jitters=(0, 2), log=lambda m: None, **chosen
+    )
     assert result["found"].all() and list(result["names"]) == names
     for i, name in enumerate(names):
         for j in (0, 2):
-            api = fr_utils.img_to_encoding(root / name, encoder, num_jitters=j)
+            api = fr_utils.img_to_encoding(root / name, encoder, num_jitters=j, **chosen)
             np.testing.assert_allclose(result[f"encoding_j{j}"][i], api[0], atol=1e-6)
     monkeypatch.setattr(fr_utils.faces, "align_face", lambda *a, **k: pytest.fail("recomputed"))
-    again = evaluate.encode_images(root, names, encoder, jitters=(2, 0), log=lambda m: None)
+    again = evaluate.encode_images(
+        root, names, encoder, jitters=(2, 0), log=lambda m: None, **chosen
+    )
     np.testing.assert_array_equal(again["encoding_j2"], result["encoding_j2"])
+    other = {"alignment": "mtcnn" if alignment == "dlib" else "dlib"}
+    with pytest.raises(pytest.fail.Exception, match="recomputed"):  # another alignment: own cache
+        evaluate.encode_images(root, names, encoder, log=lambda m: None, **other)
 
 
 @pytest.mark.slow
@@ -210,3 +221,36 @@ def test_dlibs_own_pipeline_when_installed(tmp_path, monkeypatch):
     assert result["found"].all() and result["faces"][0] == 1
     np.testing.assert_array_equal(result["first_j0"], result["rule_j0"])  # one face: same
     assert 1.1 < np.linalg.norm(result["first_j0"][0]) < 1.7  # dlib's raw descriptors
+
+
+def test_the_report_says_which_alignment_scores_higher():
+    from fr_utils.lfw.evaluate import _goals, pair_statistics
+
+    same = np.tile([True, False], 50)
+    folds = np.repeat([1, 2], 50)
+    clean = pair_statistics(np.where(same, 0.3, 0.6), same, folds, 0.43)
+    worse = np.where(same, 0.3, 0.6)
+    worse[::10] = 0.9  # every 10th pair is a genuine pair far apart: 90% at best
+    noisy = pair_statistics(worse, same, folds, 0.43)
+    variant = {"pipeline": "ours", "num_jitters": 0}
+    default = {**variant, "alignment": "mtcnn", **noisy}
+    other = {**variant, "alignment": "dlib", **clean}
+    lines = "\n".join(_goals([default, other]))
+    assert "alignments, cross-validated without jitter: 'dlib' 100.00%" in lines
+    assert "the default 'mtcnn' is NOT the higher" in lines
+    assert "the default is the higher" in "\n".join(_goals([other, default]))
+
+
+def test_paired_comparison_counts_the_pairs_only_one_variant_gets_right():
+    from fr_utils.lfw.evaluate import pair_statistics, paired_comparison
+
+    same = np.tile([True, False], 50)
+    folds = np.repeat([1, 2], 50)
+    good = np.where(same, 0.3, 0.6)
+    bad = good.copy()
+    bad[:20:2] = 0.9  # 10 genuine pairs of fold 1 pushed far apart
+    variants = [{"_distances": d, **pair_statistics(d, same, folds, 0.43)} for d in (good, bad)]
+    result = paired_comparison(variants[0], variants[1], same, folds)
+    assert result["only_this"] == 10 and result["only_reference"] == 0
+    assert result["p_value"] == pytest.approx(2 / 2**10)
+    assert paired_comparison(variants[0], variants[0], same, folds)["p_value"] == 1.0

@@ -90,7 +90,7 @@ def test_only_confident_faces_can_make_a_photo_ambiguous():
 
 
 def test_unknown_alignment_is_refused_with_the_known_ones():
-    with pytest.raises(ValueError, match="choose one of mtcnn"):
+    with pytest.raises(ValueError, match="choose one of 'mtcnn', 'dlib'"):
         fr_utils.align_face(np.zeros((64, 64, 3), np.uint8), alignment="dlib68")
 
 

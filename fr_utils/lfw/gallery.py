@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from fr_utils.detection import detect_faces_batch
-from fr_utils.faces import NoFaceFoundError, align_detected, check_alignment, select_subject
+from fr_utils.faces import (
+    DEFAULT_ALIGNMENT,
+    NoFaceFoundError,
+    align_detected,
+    check_alignment,
+    select_subject,
+)
 from workbook.images import load_image
 
 __all__ = ["encode_photos", "sample_lfw_people"]
@@ -76,7 +82,7 @@ def encode_photos(
     encoder,
     batch_size: int = 16,
     *,
-    alignment: str = "mtcnn",
+    alignment: str = DEFAULT_ALIGNMENT,
     num_jitters: int = 0,
     jitter_seed: int = 0,
     ambiguous: str = "warn",

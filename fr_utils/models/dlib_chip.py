@@ -18,7 +18,10 @@ chip, and three details of dlib's cut differ from a plain similarity warp
 3. The sampling: bilinear, truncated to integers (not rounded), black where the 2x2
    neighbourhood leaves the photo; when the chip's area in the photo is more than about four
    times the chip's, dlib first halves the photo (``pyramid_down<2>``) as often as needed,
-   which `extract_dlib_chip` does not reproduce (its result then differs more).
+   which `extract_dlib_chip` reproduces too (`_pyramid_source`, `_pyramid_down`).
+
+`fr_utils.faces` cuts this chip for ``alignment="dlib"``, from the points of our 5-point
+shape predictor (`fr_utils.models.shape_predictor`) on the MTCNN box.
 """
 
 from __future__ import annotations
