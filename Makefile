@@ -23,12 +23,24 @@ install: $(VENV)/.installed  ## create .venv and install the project with its de
 run: install  ## execute every notebook headless into build/ (+ HTML) and print a table
 	$(PY) -u tools/notebooks.py run $(NB)
 
-test: install  ## lint, unit tests, then nbval on every notebook
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) tools/notebooks.py check
-	$(PY) -m pytest tests -n 2 --dist loadfile
-	$(PY) -m pytest $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider
+# `make test`'s stages (tools/stages.py prints each one's wall-clock and CPU seconds). The unit
+# tests and nbval run at the same time, two workers each, so both cores stay busy; nbval records
+# its run of every solved notebook (workbook/nbval_policy.py), and the end-to-end grading test,
+# last, takes the reference solution's score and timeouts from that record instead of
+# executing every solved notebook again.
+RESULTS := build/nbval-results
+UNIT := -m pytest tests -n 2 --dist loadfile --no-loadscope-reorder -p no:cacheprovider \
+  --ignore tests/test_grading_e2e.py
+test: install  ## lint, unit tests and nbval on every notebook, then end-to-end grading (timed)
+	$(PY) tools/stages.py \
+	  "lint=$(PY) -m ruff check . && $(PY) -m ruff format --check ." \
+	  "notebooks=$(PY) tools/notebooks.py check" \
+	  "unit=$(PY) $(UNIT)" \
+	  "nbval=rm -rf $(RESULTS) && WORKBOOK_NBVAL_RESULTS=$(RESULTS) \
+	    $(PY) -m pytest $(NBVAL) -n 2 --dist loadfile -p no:cacheprovider" \
+	  "grading=WORKBOOK_NBVAL_RESULTS=$(RESULTS) $(PY) -m pytest tests/test_grading_e2e.py \
+	    -p no:cacheprovider" \
+	  --together unit nbval
 
 lint: install
 	$(PY) -m ruff check .
@@ -44,12 +56,13 @@ notebooks: install  ## rebuild notebooks from notebooks/src and execute them in 
 student: install  ## write student versions (solutions removed, outputs cleared) to student/
 	$(PY) tools/course.py student
 
-release: install  ## an nbgrader course directory in course/ (source/ and release/ per notebook)
+release: install  ## an nbgrader course directory in course/; grades the solution once (timeouts)
 	$(PY) tools/course.py release --course course
 
-autograde: install  ## grade SUBMISSIONS=dir (one folder per student) with nbgrader; prints scores
+autograde: install  ## grade SUBMISSIONS=dir (one folder per student), sandboxed; prints scores
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make autograde SUBMISSIONS=path/to/submissions"; exit 2)
-	$(PY) tools/course.py autograde "$(SUBMISSIONS)" --course course --csv course/scores.csv
+	$(PY) tools/course.py autograde "$(SUBMISSIONS)" --course course --csv course/scores.csv \
+	  --workers $(or $(WORKERS),1)
 
 lab: install  ## JupyterLab on the notebooks, with this project's kernel
 	$(PY) -m ipykernel install --user --name special-applications --display-name "Special applications (.venv)"

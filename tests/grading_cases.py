@@ -10,8 +10,8 @@ list of such cases for a notebook with several exercises (all applied to one sub
 FAST = {
     "01": "n_trials = 100",
     "02": "photos_per_person = 2\nn_timed_queries = 1",
-    "03": "steps = 3",
-    "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5",
+    "03": "steps = 3\nnum_train, num_val, num_test = 60, 8, 8",  # 16 held-out people: 30 s more
+    "04": "n_test_pairs = 60\nn_train_pairs = 100\nepochs = 5\nfine_tune_epochs = 3",
     "05": "n_people, n_strangers, gallery_sizes, n_trials = 20, 10, [1, 5, 20], 100",
     "06": "n_photos = 100\nn_random_sets = 200",
     "07": "IMAGE_SIZE = 64\nSCHEDULE = [(32, 3), (64, 3)]\nVGG_SCHEDULE = [(32, 2), (64, 2)]",
@@ -100,4 +100,96 @@ MISTAKES = {
         "(n + 2 * p - f) // stride",
         ["check_conv_output_shape"],
     ),
+}
+
+# Hostile and careless submissions of notebook ATTACK_NOTEBOOK. Each: the answers it starts
+# from ("solved", "stubs" or "wrong"), code appended to the first exercise cell (a student can
+# edit only exercise and ordinary cells), the points it must score, words each expected reason
+# must contain, and the status of its row. Before the grading guard, D scored 3/3 and E 1/3.
+ATTACK_NOTEBOOK = "01"
+WRONG = {  # answers that the checks must catch
+    "ex_distance": "def distance(f1, f2):\n    return 2 * np.sum((f1 - f2) ** 2, axis=-1)",
+    "ex_is_same_person": "def is_same_person(f1, f2, tau):\n    return distance(f1, f2) < tau",
+}
+_REPLACE_CHECKS = """
+import fr_utils.checks.nb01 as _checks
+_checks.check_distance = lambda f: None
+_checks.check_is_same_person = lambda f: None
+"""
+_NOOP_ASSERT = "import numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+_FAKE_MODULE = """
+import sys, types
+_fake = types.ModuleType("fr_utils.checks.nb01")
+_fake.check_distance = _fake.check_is_same_person = lambda f: None
+sys.modules["fr_utils.checks.nb01"] = _fake
+"""
+_BLANK_TESTS = """
+get_ipython().input_transformers_cleanup.append(
+    lambda lines: [] if any("check_" in line for line in lines) else lines
+)
+"""
+_PATCH_WHEN_CALLED = """
+def distance(f1, f2):  # patches the checks from inside, while they run
+    import numpy.testing
+    import workbook.checking
+    workbook.checking.expect_close = lambda *a, **k: None
+    numpy.testing.assert_allclose = lambda *a, **k: None
+    return 2 * np.sum((np.asarray(f1) - np.asarray(f2)) ** 2, axis=-1)
+"""
+_HANG = "\nwhile True:\n    pass\n"
+_STUCK = "\nimport signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+
+ATTACKS = {
+    # (with a fake check module swapped in too: any one of the three would pass the tests)
+    "D_replaced_checks": {
+        "answers": "wrong",
+        "code": _REPLACE_CHECKS + _NOOP_ASSERT + _FAKE_MODULE,
+        "points": 0,
+        "reasons": [
+            "fr_utils.checks.nb01.check_distance was replaced",
+            "fr_utils.checks.nb01.check_is_same_person was replaced",
+            "numpy.testing.assert_allclose was replaced",
+            "sys.modules['fr_utils.checks.nb01'] was replaced",
+        ],
+        "status": "flagged",
+    },
+    "E_patched_module_only": {
+        "answers": "stubs",
+        "code": _REPLACE_CHECKS,
+        "points": 0,
+        "reasons": ["fr_utils.checks.nb01.check_distance was replaced"],
+        "status": "flagged",
+    },
+    "G_blanked_tests": {
+        "answers": "stubs",
+        "code": _BLANK_TESTS,
+        "points": 0,
+        "reasons": ["input_transformers_cleanup was changed", "did not run to its end"],
+        "status": "flagged",
+    },
+    "H_patched_while_checked": {
+        "answers": "solved",
+        "code": _PATCH_WHEN_CALLED,
+        "points": 0,
+        "reasons": ["workbook.checking.expect_close was replaced"],
+        "status": "flagged",
+    },
+    # careless, not hostile: an endless loop is interrupted at its cell's timeout (and a
+    # link planted for tools that read the folder later, outside the sandbox, is removed) ...
+    "I_endless_loop": {
+        "answers": "solved",
+        "code": "\nimport os\nos.symlink('/etc/hostname', 'planted.txt')\n" + _HANG,
+        "points": 3,
+        "reasons": ["ex_distance timed out", "left a symbolic link planted.txt (removed)"],
+        "status": "flagged",
+    },
+    # ... and a kernel that ignores the interrupt is stopped: later tests score 0
+    # (its report cell never ran either, so nothing it printed can be trusted: flagged)
+    "J_ignores_interrupt": {
+        "answers": "solved",
+        "code": _STUCK,
+        "points": 0,
+        "reasons": ["ignored the interrupt", "no report from the grading guard"],
+        "status": "flagged",
+    },
 }

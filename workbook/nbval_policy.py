@@ -18,13 +18,24 @@ so the same committed outputs pass on CPU and GPU kernels:
 
 Images are not compared (nbval's default); timings and progress bars belong in
 cells marked ``# NBVAL_IGNORE_OUTPUT`` (the marker must be the whole comment line).
+
+**Results for the grading test.** With ``WORKBOOK_NBVAL_RESULTS=DIR`` set, each executed
+notebook also gets ``DIR/<stem>.json``: the sha256 of the notebook file and, per cell id, its
+run time and whether it raised, with the nbgrader ``grade_id`` and points of graded cells.
+nbval has then run the reference solution with its hidden tests once; the end-to-end grading
+test (``tests/test_grading_e2e.py``) takes the solution's score and per-cell times from these
+files instead of executing every solved notebook a second time (`executed_results`).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+import os
 import re
+from pathlib import Path
 
 SIGNIFICANT_DIGITS = 3
 #: Tolerances of cells tagged ``nbval-approximate`` (see the module docstring).
@@ -110,3 +121,84 @@ def _install_nbval_policy() -> None:
 
 
 _install_nbval_policy()
+
+
+# -- results of the executed notebooks (for the grading test) ---------------------------------
+RESULTS_ENV = "WORKBOOK_NBVAL_RESULTS"
+_durations: dict[str, float] = {}
+_results: dict[Path, dict] = {}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cell_result(cell, outputs, seconds: float) -> dict:
+    """What the grading test needs of one executed cell.
+
+    Args:
+        cell: the notebook cell (its nbgrader metadata says whether it is graded).
+        outputs: the outputs its execution produced (None: it did not run).
+        seconds: its run time.
+
+    Returns ``{"seconds", "ran", "error"}``, plus ``"grade_id"`` and ``"points"`` for a
+    graded cell.
+    """
+    ran = outputs is not None
+    error = ran and any(o.get("output_type") == "error" for o in outputs)
+    result = {"seconds": round(seconds, 3), "ran": ran, "error": error}
+    meta = cell.metadata.get("nbgrader", {})
+    if meta.get("grade"):
+        result.update(grade_id=meta.get("grade_id"), points=float(meta.get("points", 0)))
+    return result
+
+
+def pytest_runtest_logreport(report):
+    """Keep each nbval cell's run time (the call phase)."""
+    if report.when == "call" and os.environ.get(RESULTS_ENV):
+        _durations[report.nodeid] = report.duration
+
+
+def pytest_runtest_teardown(item):
+    """Record an nbval cell's result under its notebook (only with `RESULTS_ENV` set)."""
+    cell = getattr(item, "cell", None)
+    if not os.environ.get(RESULTS_ENV) or cell is None or not hasattr(item, "test_outputs"):
+        return
+    notebook = Path(str(item.parent.fspath))
+    entry = _results.setdefault(notebook, {"cells": {}})
+    seconds = _durations.get(item.nodeid, 0.0)
+    entry["cells"][cell.get("id") or str(item.cell_num)] = cell_result(
+        cell, item.test_outputs, seconds
+    )
+
+
+def pytest_sessionfinish(session):
+    """Write ``<stem>.json`` for every notebook this process executed."""
+    folder = os.environ.get(RESULTS_ENV)
+    if not folder or not _results:
+        return
+    from workbook.atomic import atomic_open
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for notebook, entry in _results.items():
+        record = {"notebook": notebook.stem, "sha256": _sha256(notebook), **entry}
+        with atomic_open(out / f"{notebook.stem}.json", "w") as handle:
+            json.dump(record, handle, indent=1)
+
+
+def executed_results(folder: str | os.PathLike, notebook: Path) -> dict | None:
+    """The recorded nbval execution of ``notebook``, or None when absent or stale.
+
+    Stale: recorded from another version of the file (its sha256 differs), or some cell did
+    not run (the run was cut short).
+    """
+    path = Path(folder) / f"{notebook.stem}.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    if record.get("sha256") != _sha256(notebook):
+        return None
+    if not all(c["ran"] for c in record["cells"].values()):
+        return None
+    return record
