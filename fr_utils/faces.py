@@ -268,10 +268,10 @@ def dlib_points(photo: np.ndarray, face: DetectedFace) -> np.ndarray:
         the same on its left, base of the nose (`fr_utils.models.dlib_chip.DLIB_TEMPLATE_5`).
     """
     from fr_utils.models.box_mapping import dlib_box_from_mtcnn
-    from fr_utils.models.shape_predictor import load_shape_predictor
+    from fr_utils.models.shape_predictor import dlib_rounded, load_shape_predictor
 
     box = dlib_box_from_mtcnn(face.box, face.landmarks)
-    return np.floor(load_shape_predictor(5).predict(photo, box) + 0.5)
+    return dlib_rounded(load_shape_predictor(5).predict(photo, box))
 
 
 def align_detected(

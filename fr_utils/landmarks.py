@@ -71,7 +71,9 @@ def group_landmarks(points, model: str = "large") -> dict[str, list[tuple[int, i
     points = np.asarray(points, dtype=np.float64)
     if points.shape != (count, 2):
         raise ValueError(f"model {model!r} needs ({count}, 2) points, got shape {points.shape}")
-    pixels = np.floor(points + 0.5).astype(int).tolist()
+    from fr_utils.models.shape_predictor import dlib_rounded
+
+    pixels = dlib_rounded(points).astype(int).tolist()
     return {
         part: [tuple(pixels[i]) for i in indices] for part, indices in PART_INDICES[model].items()
     }

@@ -60,6 +60,7 @@ __all__ = [
     "ShapePredictor",
     "ShapePredictorModel",
     "dlib_gray",
+    "dlib_rounded",
     "load_shape_predictor",
     "read_shape_predictor",
 ]
@@ -508,6 +509,18 @@ class ShapePredictor:
 # ------------------------------------------------------------------------ loading, cached
 _lock = threading.Lock()
 _predictors: dict[int, ShapePredictor] = {}
+
+
+def dlib_rounded(points) -> np.ndarray:
+    """Points rounded to whole pixels as dlib's ``full_object_detection`` stores them.
+
+    Args:
+        points: ``(..., 2)`` (x, y) positions, e.g. from `ShapePredictor.predict`.
+
+    Returns:
+        float64 array of the same shape, ``floor(p + 0.5)``.
+    """
+    return np.floor(np.asarray(points, dtype=np.float64) + 0.5)
 
 
 def load_shape_predictor(num_parts: int = 68) -> ShapePredictor:
