@@ -146,25 +146,17 @@ def photo_chip_strip(
         axes[1, column].imshow(chip)
         for ax in axes[:, column]:
             ax.set_axis_off()
-    axes[1, 0].text(
-        -0.08,
-        0.5,
-        "aligned chip",
-        transform=axes[1, 0].transAxes,
-        rotation=90,
-        ha="right",
-        va="center",
-        fontsize=8,
-    )
-    axes[0, 0].text(
-        -0.08,
-        0.5,
-        "photo",
-        transform=axes[0, 0].transAxes,
-        rotation=90,
-        ha="right",
-        va="center",
-        fontsize=8,
-    )
+    for row, label in ((1, "aligned chip"), (0, "photo")):
+        ax = axes[row, 0]
+        ax.text(
+            -0.08,
+            0.5,
+            label,
+            transform=ax.transAxes,
+            rotation=90,
+            ha="right",
+            va="center",
+            fontsize=8,
+        )
     fig.tight_layout()
     return fig
