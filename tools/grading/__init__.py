@@ -8,7 +8,11 @@ is left:
   the kernel under bubblewrap (``bwrap``): the student's folder read-write, the interpreter,
   the installed packages, the project's packages and the course data read-only, its own
   ``/tmp``, no network, nothing else (no ``source/``, no gradebook, no other student).
-* `grading.kernel`: runs inside the sandbox; installs the guard, then starts ipykernel.
+  The launcher stays bwrap's parent: when nbgrader dies it kills the sandbox itself (bwrap
+  0.8's own ``--die-with-parent`` has a start-up window it loses).
+* `grading.lifeline`: the pipe whose cut tells the kernel its launcher is gone.
+* `grading.kernel`: runs inside the sandbox; holds the lifeline, installs the guard, then
+  starts ipykernel.
 * `grading.guard`: inside the kernel, before any student code. Imports the project's modules
   only from their released files (checked against sha256 hashes), snapshots the modules the
   checks rely on (``fr_utils``, ``nst_utils``, ``conv_utils``, ``workbook``, NumPy,

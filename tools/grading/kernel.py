@@ -3,6 +3,7 @@
 Started by `grading.sandbox` (inside bubblewrap, or unsandboxed in the fallback mode) as
 ``python tools/grading/kernel.py -f CONNECTION_FILE [ipykernel options]``. It
 
+0. holds its `grading.lifeline` (in the sandbox): it exits when its launcher is gone;
 1. mirrors the read-only workbook cache (``$WORKBOOK_CACHE_RO``) into the kernel's own
    writable cache (``$WORKBOOK_CACHE``): folders are recreated and files linked, so cached
    weights and crops are read from the shared copy while anything written stays private;
@@ -42,6 +43,9 @@ def mirror_cache(source: Path, target: Path) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Start ipykernel with the guard installed (arguments as for ``ipykernel_launcher``)."""
     argv = sys.argv[1:] if argv is None else argv
+    from grading import lifeline
+
+    lifeline.hold()  # before anything else: the launcher may already be gone
     for variable in ("HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME", "KERAS_HOME"):
         if os.environ.get(variable):
             Path(os.environ[variable]).mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """Start the grading kernel under bubblewrap: the argv of the ``workbook-grading`` kernelspec.
 
 nbgrader (through nbclient) starts a kernel by running this file with the kernel's connection
-file and its working folder, the student's copy of the assignment. We exec ``bwrap`` with a
-new root that holds only:
+file and its working folder, the student's copy of the assignment. We run ``bwrap`` as our
+child (holding its `grading.lifeline`, so the sandbox cannot outlive us) with a new root that
+holds only:
 
 * the student's folder, read-write, with every ``.ipynb`` in it covered by an empty file (the
   notebook being graded, hidden tests included, is not the student code's to read);
@@ -30,20 +31,25 @@ score table marks every row graded that way.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "tools"):  # run as a script by the kernelspec
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
+from grading import lifeline as lifeline_module  # noqa: E402
 from workbook.atomic import atomic_open  # noqa: E402
 
 PACKAGES = ("fr_utils", "nst_utils", "conv_utils", "workbook")
@@ -164,7 +170,13 @@ def _keras_models() -> Path | None:
 
 
 def bwrap_argv(
-    workdir: Path, runtime_dir: Path, manifest: Path, command: list[str], bwrap: str = "bwrap"
+    workdir: Path,
+    runtime_dir: Path,
+    manifest: Path,
+    command: list[str],
+    bwrap: str = "bwrap",
+    lifeline: int | None = None,
+    info_fd: int | None = None,
 ) -> list[str]:
     """The full ``bwrap`` command line that runs ``command`` in the grading sandbox.
 
@@ -174,12 +186,17 @@ def bwrap_argv(
         manifest: the JSON file of `package_manifest` (written before any student code ran).
         command: what to run inside, e.g. ``[python, "tools/grading/kernel.py", "-f", conn]``.
         bwrap: the bubblewrap executable.
+        lifeline: the inherited read end of `grading.lifeline`'s pipe, named to the kernel
+            in ``$WORKBOOK_GRADING_LIFELINE``.
+        info_fd: where bwrap reports the namespace's pid 1 (``--info-fd``), for `supervise`.
     """
     args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
     args += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL"]
     # the kernel is the namespace's pid 1: when it exits everything it started is killed, and
     # its CPU time is accounted to its parent like any child's (bwrap's own init loses it)
     args += ["--die-with-parent", "--new-session", "--clearenv", "--as-pid-1"]
+    if info_fd is not None:
+        args += ["--info-fd", str(info_fd)]
     args += ["--ro-bind", "/usr", "/usr", *_root_links(), *_etc_files()]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for path in readonly_paths():
@@ -196,7 +213,10 @@ def bwrap_argv(
     for notebook in sorted(workdir.rglob("*.ipynb")):
         args += ["--ro-bind", str(empty), str(notebook)]
     args += ["--remount-ro", "/"]  # the new root itself (mount points only) is read-only
-    for key, value in _kernel_env(MANIFEST_IN_SANDBOX).items():
+    env = _kernel_env(MANIFEST_IN_SANDBOX)
+    if lifeline is not None:
+        env[lifeline_module.VARIABLE] = str(lifeline)
+    for key, value in env.items():
         args += ["--setenv", key, value]
     args += ["--chdir", str(workdir), "--", *command]
     return args
@@ -226,23 +246,119 @@ def probe(bwrap: str | None = None) -> str | None:
     return None
 
 
-def die_with_parent() -> None:
-    """Ask the kernel to SIGKILL us when our parent (nbgrader) dies; kept across ``exec``.
+def die_with_parent(sig: int = 9) -> None:
+    """Ask the kernel to send us ``sig`` (default SIGKILL) when our parent dies; kept by ``exec``.
 
-    bubblewrap's ``--die-with-parent`` kills the sandboxed command when bwrap dies, but bwrap
-    itself outlives a killed grader; with this, a grading job stopped at its deadline takes
-    its kernel along. The grading workers (`grading.worker`) ask the same of their parent,
-    ``tools/course.py autograde``: killed, it leaves no worker grading on.
+    nbgrader's death reaches the launcher as SIGTERM, which `supervise` catches to stop the
+    sandbox; bwrap's process, forked by the launcher, asks for SIGKILL before its ``exec``.
+    The grading workers (`grading.worker`) ask SIGKILL of their parent,
+    ``tools/course.py autograde``: killed, it leaves no worker grading on. A parent that died
+    before the request leaves us with another parent: then we go at once.
     """
     import ctypes
-    import signal
 
+    parent = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
-    if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+    if libc.prctl(pr_set_pdeathsig, int(sig), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() == 1:  # the parent died before the request: go now
+    if os.getppid() != parent:  # the parent died before the request: go now
         raise SystemExit("grading sandbox: the grader is gone")
+
+
+class _Stop(Exception):
+    """A signal (SIGTERM, SIGINT, SIGHUP, or the grader's death) asked the launcher to stop."""
+
+
+def _raise_stop(signum, _frame):
+    raise _Stop(signum)
+
+
+class _ChildPid:
+    """bwrap's ``--info-fd`` report, read to its end: the host pid of the namespace's pid 1."""
+
+    def __init__(self, fd: int):
+        self.fd, self.data, self.done = fd, b"", False
+
+    def read(self, timeout: float | None = None) -> int | None:
+        """Read until bwrap closes the report (or ``timeout`` s pass); return the pid if known."""
+        import select
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self.fd], [], [], left)[0]:
+                break  # timed out
+            chunk = os.read(self.fd, 4096)
+            self.data += chunk
+            self.done = not chunk
+        try:
+            return int(json.loads(self.data)["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def supervise(args: list[str], inherited: tuple[int, ...], report: _ChildPid) -> int:
+    """Run bwrap (``args``) as our child; return its exit status, or stop it on a signal.
+
+    The launcher stays bwrap's parent instead of becoming it, for two reasons:
+
+    * bwrap 0.8 has a start-up window in which the death of its first process leaves the
+      namespace's pid 1 waiting forever for a go-ahead only that process could give (an
+      eventfd), or running without ``PDEATHSIG``. So on SIGTERM (what nbgrader's death sends
+      us, see `main`), SIGINT or SIGHUP we wait for bwrap's ``--info-fd`` report, SIGKILL the
+      namespace's pid 1 (which takes every process in the namespace along), then bwrap.
+    * We hold the write end of `grading.lifeline`'s pipe (close-on-exec: bwrap never gets
+      it), so even a launcher killed outright (SIGKILL) cuts the kernel's lifeline.
+
+    Args:
+        args: the `bwrap_argv` command line (with ``lifeline=`` and ``info_fd=``).
+        inherited: the descriptors only bwrap needs (the lifeline's read end, the report's
+            write end); we close our copies once bwrap has them.
+        report: reads bwrap's ``--info-fd`` report.
+    """
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _raise_stop)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)  # no stop between fork and pid
+    pid = os.fork()
+    if pid == 0:  # the child: becomes bwrap
+        try:
+            for sig in _STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            die_with_parent()
+            os.execv(args[0], args)
+        finally:
+            os._exit(127)
+    try:
+        for fd in inherited:
+            os.close(fd)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        report.read()
+        _, status = os.waitpid(pid, 0)
+    except _Stop as stop:
+        _stop_sandbox(pid, report)
+        return 128 + stop.args[0]
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def _stop_sandbox(bwrap: int, report: _ChildPid, timeout: float = 10.0) -> None:
+    """SIGKILL the namespace's pid 1 (all the sandbox dies with it), then bwrap; reap bwrap."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)  # a second stop must not cut this short
+    if os.waitpid(bwrap, os.WNOHANG) == (0, 0):  # bwrap lives, so its pid 1 has not been reaped
+        child = report.read(timeout)
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(bwrap, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(bwrap, 0)
 
 
 def _limit_resources() -> None:
@@ -284,19 +400,28 @@ def main(argv: list[str] | None = None) -> None:
     manifest = Path(os.environ["WORKBOOK_GRADING_MANIFEST"])
     command = kernel_command(kernel_args)
     _limit_resources()
-    die_with_parent()
     if mode == "none":  # the honest fallback: same kernel and guard, no isolation
+        die_with_parent()  # kept by the exec: the kernel dies with nbgrader
         env = dict(os.environ, WORKBOOK_OFFLINE="1", WORKBOOK_GRADING_MANIFEST=str(manifest))
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tools")])
         os.execve(sys.executable, command, env)
     if mode != "bwrap":
         raise SystemExit(f"WORKBOOK_GRADING_MODE={mode!r}; expected one of {MODES}")
+    die_with_parent(signal.SIGTERM)  # caught by `supervise`, which stops the sandbox first
     reason = probe()
     if reason:
         raise SystemExit(f"grading sandbox unavailable: {reason}")
     check_runtime_dir(connection.parent)
-    args = bwrap_argv(Path.cwd().resolve(), connection.parent, manifest, command)
-    os.execv(shutil.which("bwrap"), args)
+    lifeline_read, _lifeline_write = os.pipe()  # ours stays open (close-on-exec) until we exit
+    report_read, report_write = os.pipe()
+    for fd in (lifeline_read, report_write):
+        os.set_inheritable(fd, True)
+    workdir = Path.cwd().resolve()
+    bwrap = shutil.which("bwrap")
+    args = bwrap_argv(
+        workdir, connection.parent, manifest, command, bwrap, lifeline_read, report_write
+    )
+    sys.exit(supervise(args, (lifeline_read, report_write), _ChildPid(report_read)))
 
 
 def write_kernelspec(folder: Path, mode: str, manifest: Path) -> Path:
