@@ -225,8 +225,11 @@ def select_subject(
         weak = ", ".join(f"{f.confidence:.3f}" for f in faces)
         raise NoFaceFoundError(
             f"No confident face in {source}: the detector's candidates score {weak}, below"
-            f" {min_confidence} (what it finds there is probably not a face). Use a sharper,"
-            " more frontal photo, or pick a face yourself from fr_utils.align_faces()."
+            f" {min_confidence}. Such a candidate may be a real face the detector is unsure of"
+            " (turned, blurred, unevenly lit) or no face at all (the pattern of a suit). Use a"
+            " sharper, more frontal photo, or look at the candidates of"
+            " fr_utils.align_faces(photo) and encode the one you mean with"
+            " img_to_encoding(face.chip, encoder, aligned=True)."
         )
     best_score, best = candidates[0]
     rivals = [face for score, face in candidates[1:] if score >= AMBIGUITY_RATIO * best_score]
