@@ -22,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from grading import nbgrader_plugins, sandbox  # noqa: E402
+from processes import proc_text, running  # noqa: E402
 
 UNAVAILABLE = sandbox.probe()
 if UNAVAILABLE and os.environ.get("CI"):  # CI installs bubblewrap (.ci/run): it must work there
@@ -350,15 +351,8 @@ def test_background_processes_die_with_the_kernel(layout):
     import time
 
     time.sleep(2)
-    left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p).count("987.654")]
+    left = running("987.654")
     assert not left
-
-
-def _cmdline(path: Path) -> str:
-    try:
-        return (path / "cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
 
 
 # -- the plugins' pure parts ------------------------------------------------------------------
@@ -420,9 +414,9 @@ def _gone_within(marker: str, seconds: float) -> list[Path]:
     import time
 
     deadline = time.monotonic() + seconds  # teardown may be slow on a loaded machine
-    while _running(marker) and time.monotonic() < deadline:
+    while running(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = _running(marker)
+    left = running(marker)
     for process in left:  # never leave a stray sandbox behind, even when the test fails
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(process.name), signal.SIGKILL)
@@ -447,7 +441,7 @@ def test_the_sandbox_dies_with_its_parent_even_killed_during_start_up(tmp_path):
         folder.mkdir()
         grader = _start_launcher(folder, marker, HOLD_AND_SLEEP, grader=True)
         deadline = time.monotonic() + 60
-        while not any(_comm(p) == "bwrap" for p in _running(marker)):
+        while not any(proc_text(p, "comm").strip() == "bwrap" for p in running(marker)):
             assert time.monotonic() < deadline, "bwrap did not start"
             time.sleep(0.0005)
         time.sleep(rng.choice([0, 0, 0.002, 0.01, 0.05]))
@@ -509,17 +503,6 @@ def test_a_kernel_started_after_its_launcher_died_exits_at_once():
     os.close(read_end)
     assert result.returncode == 129
     assert "the grader was gone before the kernel started" in result.stderr
-
-
-def _comm(path: Path) -> str:
-    try:
-        return (path / "comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def _running(marker: str) -> list[Path]:
-    return [p for p in Path("/proc").iterdir() if p.name.isdigit() and marker in _cmdline(p)]
 
 
 def test_the_unsandboxed_fallback_still_guards_but_sees_everything(layout):

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import course as course_tools  # noqa: E402
 from grading import nbgrader_plugins, sandbox  # noqa: E402
 from grading.guard import MARKER  # noqa: E402
+from processes import running  # noqa: E402
 
 
 def _course(tmp_path: Path, *assignments: str) -> Path:
@@ -205,7 +206,7 @@ def test_a_worker_past_its_deadline_is_killed_with_everything_it_started(tmp_pat
     assert success is None and "working" in log
     assert worker.process is None
     for _ in range(50):  # SIGKILL is delivered asynchronously: give the kernel a moment
-        left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and marker in _cmd(p)]
+        left = running(marker)
         if not left:
             break
         time.sleep(0.1)
@@ -226,13 +227,6 @@ def test_a_worker_grades_one_submission_after_another(tmp_path):
     assert worker.process.pid == first  # the same process, no new start-up
     worker.stop(kill=False)
     assert worker.process is None
-
-
-def _cmd(path: Path) -> str:
-    try:
-        return (path / "cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def test_each_cells_timeout_comes_from_the_solutions_time_for_it():
