@@ -246,7 +246,7 @@ def probe(bwrap: str | None = None) -> str | None:
     return None
 
 
-def die_with_parent(sig: int = 9) -> None:
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
     """Ask the kernel to send us ``sig`` (default SIGKILL) when our parent dies; kept by ``exec``.
 
     nbgrader's death reaches the launcher as SIGTERM, which `supervise` catches to stop the
