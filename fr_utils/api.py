@@ -18,7 +18,8 @@ A database is a `fr_utils.FaceDatabase` or, in the course's style, a plain dict
 Every function that reads a photo takes the same keyword options, passed on to
 `img_to_encoding`: ``alignment`` (how the chip is cut), ``num_jitters`` and ``jitter_seed``
 (average the encodings of jittered copies of the chip), ``ambiguous`` (what to do with a
-photo of two comparable faces). Encode a database and its queries with the same options.
+photo of two comparable faces) and ``weak`` (with a photo whose only faces are weak).
+Encode a database and its queries with the same options.
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ from fr_utils.faces import (
     AmbiguousFaceError,
     AmbiguousFaceWarning,
     NoFaceFoundError,
+    WeakFaceWarning,
     align_face,
     align_faces,
     check_alignment,
+    encode_faces,
+    mirror_for,
 )
 from fr_utils.metrics import check_threshold, is_match
 from workbook.images import ImageInput, load_image
@@ -47,6 +51,7 @@ __all__ = [
     "AmbiguousFaceError",
     "AmbiguousFaceWarning",
     "NoFaceFoundError",
+    "WeakFaceWarning",
     "align_face",
     "align_faces",
     "face_distance",
@@ -65,8 +70,13 @@ def img_to_encoding(
     num_jitters: int = 0,
     jitter_seed: int = 0,
     ambiguous: str = "warn",
+    weak: str = "warn",
 ) -> np.ndarray:
     """Encode the subject of a photo: its most prominent confident face.
+
+    The encoding of dlib's ResNet is the mean of the encodings of the chip and of its mirror
+    image (`FaceEncoder.encode`), except with ``alignment="dlib"``, whose encodings stay
+    interchangeable with dlib's own, unmirrored descriptors (`fr_utils.faces.mirror_for`).
 
     Args:
         image: a path, PIL image or ``HxWx3`` uint8 array of a photo.
@@ -79,34 +89,44 @@ def img_to_encoding(
             `fr_utils.faces.DEFAULT_ALIGNMENT` is the one that scores higher on LFW.
         num_jitters: 2 or more: the mean of the encodings of that many jittered (moved,
             turned, zoomed, mirrored) copies of the chip, as dlib's ``num_jitters``; slower
-            by that factor, a little steadier (LFW: 99.15% instead of 98.80% cross-validated,
-            best at a lower threshold, see `FaceEncoder.encode`). 0 or 1: the chip alone.
+            by that factor, a little steadier (fr_utils/lfw/LFW_EVAL.md; its best threshold
+            is a little lower, see `FaceEncoder.encode`). 0 or 1: the chip alone.
         jitter_seed: seed of the jitters (same seed, same encoding).
         ambiguous: a photo with two comparable faces: ``"warn"`` (default; the more
             prominent is used), ``"raise"`` (`AmbiguousFaceError`) or ``"ignore"``.
+        weak: a photo with no confident face: ``"warn"`` (default; `WeakFaceWarning`, its
+            most prominent weak face is used), ``"raise"`` (`NoFaceFoundError`) or
+            ``"ignore"`` (see `fr_utils.faces`).
 
     Returns:
         ``(1, 128)`` float32, unit L2 norm.
 
     Raises:
-        NoFaceFoundError: no confident face in the photo.
+        NoFaceFoundError: no face in the photo (or only weak ones and ``weak="raise"``).
         AmbiguousFaceError: comparable faces and ``ambiguous="raise"``.
         ValueError: unreadable file (named in the message), bad option.
     """
     check_alignment(alignment)
-    if aligned:
-        chip = load_image(image)
-        if chip.shape[:2] != (encoder.input_size, encoder.input_size):
-            from PIL import Image
-
-            side = encoder.input_size
-            chip = np.asarray(Image.fromarray(chip).resize((side, side), Image.Resampling.BILINEAR))
-    else:
+    if not aligned:
         face = align_face(
-            image, encoder.input_size, encoder.padding, alignment=alignment, ambiguous=ambiguous
+            image,
+            encoder.input_size,
+            encoder.padding,
+            alignment=alignment,
+            ambiguous=ambiguous,
+            weak=weak,
         )
-        chip = face.chip
-    return encoder.encode(chip[None], num_jitters=num_jitters, jitter_seed=jitter_seed)
+        return encode_faces([face], encoder, num_jitters=num_jitters, jitter_seed=jitter_seed)
+    chip = load_image(image)
+    if chip.shape[:2] != (encoder.input_size, encoder.input_size):
+        from PIL import Image
+
+        side = encoder.input_size
+        chip = np.asarray(Image.fromarray(chip).resize((side, side), Image.Resampling.BILINEAR))
+    mirror = encoder.mirror and mirror_for(alignment)
+    return encoder.encode(
+        chip[None], num_jitters=num_jitters, jitter_seed=jitter_seed, mirror=mirror
+    )
 
 
 def face_distance(
@@ -121,7 +141,7 @@ def face_distance(
         image_a, image_b: the photos (paths, PIL images or arrays).
         encoder: from `fr_utils.load_face_model`.
         options: keyword options of `img_to_encoding` (``alignment``, ``num_jitters``,
-            ``jitter_seed``, ``ambiguous``), used for both photos.
+            ``jitter_seed``, ``ambiguous``, ``weak``), used for both photos.
     """
     a = img_to_encoding(image_a, encoder, **options)
     b = img_to_encoding(image_b, encoder, **options)

@@ -27,8 +27,9 @@ Enrolling a name the database already holds needs ``--add`` (more photos of that
 (a file lock, `fr_utils.FaceDatabase.editing`), so none is lost.
 
 Every photo is read as `fr_utils.img_to_encoding` reads it: its subject is its most
-prominent confident face (`fr_utils.faces`); ``--jitters``, ``--alignment`` and
-``--ambiguous`` are that function's options (enroll and query with the same ones).
+prominent confident face (`fr_utils.faces`); ``--jitters``, ``--alignment``,
+``--ambiguous`` and ``--weak`` are that function's options (enroll and query with the same
+ones).
 """
 
 from __future__ import annotations
@@ -40,9 +41,7 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from fr_utils.faces import ALIGNMENTS, AMBIGUOUS_CHOICES, DEFAULT_ALIGNMENT
+from fr_utils.faces import ALIGNMENTS, AMBIGUOUS_CHOICES, DEFAULT_ALIGNMENT, WEAK_CHOICES
 from fr_utils.metrics import check_threshold, is_match
 from workbook.cli import EXIT_ERROR, EXIT_OK, ArgumentParser, run
 
@@ -80,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         default="warn",
         choices=AMBIGUOUS_CHOICES,
         help="a photo of two comparable faces: warn and use the more prominent (default),"
+        " refuse it (exit code 2), or ignore",
+    )
+    parser.add_argument(
+        "--weak",
+        default="warn",
+        choices=WEAK_CHOICES,
+        help="a photo with no confident face: warn and use its best weak face (default),"
         " refuse it (exit code 2), or ignore",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,7 +175,12 @@ def _check_arguments(args) -> None:
 
 def _options(args) -> dict:
     """The `fr_utils.img_to_encoding` options given on the command line."""
-    return {"alignment": args.alignment, "num_jitters": args.jitters, "ambiguous": args.ambiguous}
+    return {
+        "alignment": args.alignment,
+        "num_jitters": args.jitters,
+        "ambiguous": args.ambiguous,
+        "weak": args.weak,
+    }
 
 
 def _verify(args, encoder) -> tuple[dict, str, int]:
@@ -211,7 +222,7 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
     database = FaceDatabase.load(args.db)
     database.check_encoder(encoder)
     threshold = _threshold(args, encoder)
-    from fr_utils.faces import SUBJECT_MIN_CONFIDENCE
+    from fr_utils.faces import SUBJECT_MIN_CONFIDENCE, encode_faces
 
     size, padding = encoder.input_size, encoder.padding
     if args.all_faces:
@@ -225,11 +236,10 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
         if not faces:
             raise fr_utils.NoFaceFoundError(f"No confident face found in {args.image}")
     else:
-        options = {"alignment": args.alignment, "ambiguous": args.ambiguous}
+        options = {"alignment": args.alignment, "ambiguous": args.ambiguous, "weak": args.weak}
         faces = [fr_utils.align_face(args.image, size, padding, **options)]
     found, lines = [], []
-    chips = np.stack([f.chip for f in faces])
-    dists, names = database.search(encoder.encode(chips, num_jitters=args.jitters))
+    dists, names = database.search(encode_faces(faces, encoder, num_jitters=args.jitters))
     for face, dist, name in zip(faces, dists, names, strict=True):
         known = is_match(float(dist), threshold)
         box = [round(float(v), 1) for v in face.box]
@@ -248,15 +258,18 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
 
 
 def _run(command, args, encoder) -> tuple[dict, str, int]:
-    """Run a command; ambiguous-photo warnings go to stderr and into the result's ``warnings``."""
-    from fr_utils.faces import AmbiguousFaceWarning
+    """Run a command; face-rule warnings (ambiguous or weak face) go to stderr and into the
+    result's ``warnings``."""
+    from fr_utils.faces import AmbiguousFaceWarning, WeakFaceWarning
 
+    ours = (AmbiguousFaceWarning, WeakFaceWarning)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AmbiguousFaceWarning)
+        for category in ours:
+            warnings.simplefilter("always", category)
         result, text, code = command(args, encoder)
     notes = []
     for note in caught:
-        if issubclass(note.category, AmbiguousFaceWarning):
+        if issubclass(note.category, ours):
             notes.append(str(note.message))
             print(f"warning: {note.message}", file=sys.stderr)
         else:  # not ours to handle: show it as Python would have

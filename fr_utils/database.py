@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fr_utils.faces import DEFAULT_ALIGNMENT, align_face
+from fr_utils.faces import DEFAULT_ALIGNMENT, align_face, encode_faces
 from fr_utils.metrics import check_threshold, is_match
 from workbook.atomic import atomic_open, exclusive_lock, remove_stale
 
@@ -118,30 +118,27 @@ def photo_encodings(
     num_jitters: int = 0,
     jitter_seed: int = 0,
     ambiguous: str = "warn",
+    weak: str = "warn",
 ) -> np.ndarray:
     """Encode the subject of each photo: ``(k, 128)`` float32, one row per photo.
 
     Args:
         images: paths, PIL images or arrays (one photo may also be passed alone).
         encoder: from `fr_utils.load_face_model`.
-        alignment, num_jitters, jitter_seed, ambiguous: as in `fr_utils.img_to_encoding`.
+        alignment, num_jitters, jitter_seed, ambiguous, weak: as in `fr_utils.img_to_encoding`.
 
     Raises:
-        NoFaceFoundError: a photo has no confident face.
+        NoFaceFoundError: a photo has no face (or only weak ones and ``weak="raise"``).
         AmbiguousFaceError: a photo shows comparable faces and ``ambiguous="raise"``.
         ValueError: an unreadable photo, or no photo at all.
     """
     if isinstance(images, (str, os.PathLike, np.ndarray)) or not isinstance(images, Iterable):
         images = [images]
-    chips = [
-        align_face(
-            image, encoder.input_size, encoder.padding, alignment=alignment, ambiguous=ambiguous
-        ).chip
-        for image in images
-    ]
-    if not chips:
+    options = {"alignment": alignment, "ambiguous": ambiguous, "weak": weak}
+    faces = [align_face(image, encoder.input_size, encoder.padding, **options) for image in images]
+    if not faces:
         raise ValueError("Need at least one photo to enroll")
-    return encoder.encode(np.stack(chips), num_jitters=num_jitters, jitter_seed=jitter_seed)
+    return encode_faces(faces, encoder, num_jitters=num_jitters, jitter_seed=jitter_seed)
 
 
 def _faiss():
@@ -286,6 +283,7 @@ class FaceDatabase:
         num_jitters: int = 0,
         jitter_seed: int = 0,
         ambiguous: str = "warn",
+        weak: str = "warn",
     ) -> np.ndarray:
         """Enroll a person from one or more photos (the subject of each, as `img_to_encoding`).
 
@@ -294,15 +292,16 @@ class FaceDatabase:
             images: paths, PIL images or arrays (one photo may also be passed alone).
             encoder: from `fr_utils.load_face_model`; must match ``encoder_name``.
             if_exists: ``"error"``, ``"add"`` or ``"replace"``, as in `add`.
-            alignment, num_jitters, jitter_seed, ambiguous: as in `fr_utils.img_to_encoding`
-                (enroll and query with the same options: encodings made differently sit a
-                little apart).
+            alignment, num_jitters, jitter_seed, ambiguous, weak: as in
+                `fr_utils.img_to_encoding` (enroll and query with the same options:
+                encodings made differently sit a little apart).
 
         Returns:
             The ``(k, 128)`` encodings added.
 
         Raises:
-            NoFaceFoundError: a photo has no confident face (nothing is added then).
+            NoFaceFoundError: a photo has no face, or only weak ones and ``weak="raise"``
+                (nothing is added then).
             AmbiguousFaceError: a photo shows comparable faces and ``ambiguous="raise"``.
             ValueError: unreadable photo, an encoder other than the database's, a bad name,
                 or an enrolled name with ``if_exists="error"`` (checked before any photo is read).
@@ -316,6 +315,7 @@ class FaceDatabase:
             num_jitters=num_jitters,
             jitter_seed=jitter_seed,
             ambiguous=ambiguous,
+            weak=weak,
         )
         self.add(name, encodings, if_exists=if_exists)
         return encodings

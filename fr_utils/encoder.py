@@ -56,6 +56,9 @@ class FaceEncoder:
         padding: alignment template padding the network was trained with (see
             `fr_utils.alignment.chip_landmarks`).
         threshold: L2 distance under which two encodings are called the same person.
+        mirror: whether `encode` averages each chip with its mirror image unless told
+            otherwise (True for dlib's ResNet: `DLIB_THRESHOLD` was derived for such
+            encodings).
     """
 
     model: object
@@ -63,6 +66,7 @@ class FaceEncoder:
     input_size: int
     padding: float
     threshold: float
+    mirror: bool = False
     _predict: object = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -79,9 +83,23 @@ class FaceEncoder:
         return dataclasses.replace(self, threshold=threshold)
 
     def encode(
-        self, chips, batch_size: int = 32, num_jitters: int = 0, jitter_seed: int = 0
+        self,
+        chips,
+        batch_size: int = 32,
+        num_jitters: int = 0,
+        jitter_seed: int = 0,
+        mirror: bool | None = None,
     ) -> np.ndarray:
         """Encode aligned face chips.
+
+        With ``mirror`` (the default for dlib's ResNet, ``self.mirror``), a chip's encoding
+        is the mean of the encodings of the chip and of its mirror image (left and right
+        swapped), renormalised to unit length. A face and its mirror image are the same
+        person, and the network reads them a little differently (a shadow on one cheek, a
+        landmark a pixel off on one side), so the mean is steadier than either: on LFW
+        view 2 it makes fewer mistakes than the chip alone (fr_utils/lfw/LFW_EVAL.md), at
+        twice the compute. The threshold of an encoder is derived for its default kind of
+        encoding: compare encodings made the same way.
 
         With ``num_jitters`` of 2 or more, each chip's encoding is the mean of the encodings
         of ``num_jitters`` randomly moved, turned, zoomed and mirrored copies of it
@@ -101,6 +119,7 @@ class FaceEncoder:
             num_jitters: copies averaged per chip; 0 or 1: none.
             jitter_seed: seed of the jitters: the same seed gives the same copies (every chip
                 of every call gets the same ``num_jitters`` jitters), so results repeat.
+            mirror: average with the mirror image; None: ``self.mirror``.
 
         Returns:
             ``(n, 128)`` float32 rows of unit L2 norm.
@@ -120,6 +139,16 @@ class FaceEncoder:
         num_jitters = _check_jitters(num_jitters)
         if len(chips) == 0:
             return np.zeros((0, 128), np.float32)
+        if self.mirror if mirror is None else mirror:
+            both = self.encode(
+                np.concatenate([chips, chips[:, :, ::-1]]),
+                batch_size,
+                num_jitters,
+                jitter_seed,
+                mirror=False,
+            )
+            mean = both[: len(chips)] + both[len(chips) :]
+            return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
         if num_jitters > 1:
             return self._encode_jittered(chips, batch_size, num_jitters, jitter_seed)
         out = [
@@ -194,7 +223,7 @@ def _build(name: str) -> FaceEncoder:
     if name == "dlib_resnet_v1":
         from fr_utils.models.dlib_resnet import load_dlib_resnet
 
-        return FaceEncoder(load_dlib_resnet(), name, 150, 0.25, DLIB_THRESHOLD)
+        return FaceEncoder(load_dlib_resnet(), name, 150, 0.25, DLIB_THRESHOLD, mirror=True)
     from fr_utils.models.openface import OPENFACE_PADDING, OPENFACE_THRESHOLD, load_openface
 
     return FaceEncoder(load_openface(), name, 96, OPENFACE_PADDING, OPENFACE_THRESHOLD)

@@ -17,13 +17,19 @@ The subject rule (one rule, used everywhere)
 A photo's subject is its most *prominent confident* face:
 
 * **confident**: MTCNN's confidence is at least `SUBJECT_MIN_CONFIDENCE` (0.9). MTCNN
-  reports windows down to 0.8, and between 0.8 and 0.9 they are mostly not faces (a ball, a
+  reports windows down to 0.8, and between 0.8 and 0.9 there are false faces (a ball, a
   light, a crumpled suit: it finds a "face" at 0.817 on the suit of Obama's 2012 official
-  portrait) or faces too blurred to encode; in the study below, 3,727 of 3,728 labelled
-  subjects are above 0.9 (the weakest at 0.909; the other at 0.79, below even MTCNN's own
-  threshold), and a lower floor lets a weak non-subject win in one or two more photos. A
-  photo whose only faces are weaker raises `NoFaceFoundError` (LFW view 2 has 9 such
-  photos of 6,964, real faces at 0.82-0.89: the price of refusing false faces);
+  portrait) as well as real faces it is unsure of (turned, blurred, unevenly lit). In the
+  study below, 3,727 of 3,728 labelled subjects are above 0.9 (the weakest at 0.909; the
+  other at 0.79, below even MTCNN's own threshold), and a lower floor lets a weak
+  non-subject win over a confident subject in one or two more photos;
+* **weak, as a last resort**: a photo with no confident face at all is usually about its
+  best weak face (LFW view 2 has 9 such photos of 6,964, all real faces at 0.82-0.89; of
+  the 1,487 LFW photos in neither the evaluation nor the study, 1, a real face at 0.893).
+  So when no face reaches 0.9, the most prominent face at `WEAK_MIN_CONFIDENCE` (0.8) or
+  more is the subject and ``weak="warn"`` (the default) warns with `WeakFaceWarning`;
+  ``weak="raise"`` raises `NoFaceFoundError` instead, ``"ignore"`` uses it silently. A
+  weak face never wins over a confident one (the suit of Obama's portrait never does);
 * **prominent**: the largest ``prominence = size * exp(-(offset / POSITION_SIGMA)**2 / 2)``,
   where ``size`` is the square root of the box area and ``offset`` the distance from the
   box centre to the photo centre, in half-diagonals (0 at the centre, 1 in a corner). With
@@ -67,6 +73,9 @@ __all__ = [
     "AmbiguousFaceError",
     "AmbiguousFaceWarning",
     "DEFAULT_ALIGNMENT",
+    "WEAK_CHOICES",
+    "WEAK_MIN_CONFIDENCE",
+    "WeakFaceWarning",
     "NoFaceFoundError",
     "POSITION_SIGMA",
     "SUBJECT_MIN_CONFIDENCE",
@@ -75,6 +84,8 @@ __all__ = [
     "align_faces",
     "check_alignment",
     "dlib_points",
+    "encode_faces",
+    "mirror_for",
     "prominence",
     "select_subject",
 ]
@@ -97,6 +108,11 @@ ALIGNMENTS = ("mtcnn", "dlib")
 DEFAULT_ALIGNMENT = "mtcnn"
 #: Faces below this MTCNN confidence are never a photo's subject (see the module docstring).
 SUBJECT_MIN_CONFIDENCE = 0.9
+#: With no face at `SUBJECT_MIN_CONFIDENCE`, the best face at this confidence or more is the
+#: subject, with a `WeakFaceWarning` (MTCNN's own floor: it reports nothing weaker).
+WEAK_MIN_CONFIDENCE = 0.8
+#: What `select_subject` may do when the subject is a weak face.
+WEAK_CHOICES = ("warn", "raise", "ignore")
 #: Width of the position weight of `prominence`, in half-diagonals of the photo.
 POSITION_SIGMA = 0.75
 #: A runner-up at least this fraction of the subject's prominence makes the photo ambiguous.
@@ -111,6 +127,10 @@ class NoFaceFoundError(ValueError):
 
 class AmbiguousFaceWarning(UserWarning):
     """A photo shows two or more faces of comparable prominence; the most prominent was used."""
+
+
+class WeakFaceWarning(UserWarning):
+    """A photo has no confident face; its most prominent weak face (0.8-0.9) was used."""
 
 
 class AmbiguousFaceError(ValueError):
@@ -164,6 +184,43 @@ def check_alignment(alignment: str) -> str:
     return alignment
 
 
+def mirror_for(alignment: str) -> bool:
+    """Whether chips cut with ``alignment`` are encoded averaged with their mirror image.
+
+    Every alignment but ``"dlib"``: its encodings must stay interchangeable with dlib's own
+    descriptors, which are not mirrored (``face_recognition`` users compare the two).
+    Mirroring happens only when the encoder does it (`FaceEncoder.mirror`).
+    """
+    return check_alignment(alignment) != "dlib"
+
+
+def encode_faces(
+    faces: list[AlignedFace], encoder, num_jitters: int = 0, jitter_seed: int = 0
+) -> np.ndarray:
+    """Encode aligned faces as their alignment asks: ``(n, 128)`` unit rows.
+
+    `FaceEncoder.encode` on the chips, averaged with their mirror images when the encoder
+    mirrors and the alignment allows it (`mirror_for`): the one place that decides, used by
+    `fr_utils.img_to_encoding`, enrolment, the command line and the LFW evaluation.
+
+    Args:
+        faces: `AlignedFace` objects of one alignment (e.g. from `align_faces`).
+        encoder: from `fr_utils.load_face_model`.
+        num_jitters, jitter_seed: as in `FaceEncoder.encode`.
+
+    Raises:
+        ValueError: faces of different alignments (encode each kind on its own).
+    """
+    kinds = {face.alignment for face in faces}
+    if len(kinds) > 1:
+        raise ValueError(f"faces of different alignments {sorted(kinds)}: encode each on its own")
+    if not faces:
+        return np.zeros((0, 128), np.float32)
+    chips = np.stack([face.chip for face in faces])
+    mirror = encoder.mirror and mirror_for(kinds.pop())
+    return encoder.encode(chips, num_jitters=num_jitters, jitter_seed=jitter_seed, mirror=mirror)
+
+
 def prominence(face, shape: tuple[int, ...]) -> float:
     """How much a face stands out in a photo of ``shape``: size, discounted by position.
 
@@ -194,6 +251,7 @@ def select_subject(
     *,
     min_confidence: float = SUBJECT_MIN_CONFIDENCE,
     ambiguous: str = "warn",
+    weak: str = "warn",
     source: str = "the photo",
 ):
     """Choose the face a photo is about (the module docstring explains the rule).
@@ -201,20 +259,25 @@ def select_subject(
     Args:
         faces: the photo's detections (`DetectedFace` or `AlignedFace`), any order.
         shape: the photo's ``(height, width, ...)``.
-        min_confidence: faces below this confidence are not candidates.
+        min_confidence: the confident faces are those at this confidence or more.
         ambiguous: ``"warn"`` (default), ``"raise"`` or ``"ignore"``: what to do when the
             runner-up is nearly as prominent (see `AMBIGUITY_RATIO`).
+        weak: ``"warn"`` (default), ``"raise"`` or ``"ignore"``: what to do when no face is
+            confident and the subject is a weak face (`WEAK_MIN_CONFIDENCE` or more).
         source: how messages name the photo.
 
     Returns:
         The subject, one of ``faces``.
 
     Raises:
-        NoFaceFoundError: no face, or none at least ``min_confidence``.
+        NoFaceFoundError: no face; or none confident and no weak one either, or
+            ``weak="raise"``.
         AmbiguousFaceError: comparable faces and ``ambiguous="raise"``.
     """
     if ambiguous not in AMBIGUOUS_CHOICES:
         raise ValueError(f"ambiguous must be one of {AMBIGUOUS_CHOICES}, got {ambiguous!r}")
+    if weak not in WEAK_CHOICES:
+        raise ValueError(f"weak must be one of {WEAK_CHOICES}, got {weak!r}")
     if not faces:
         raise NoFaceFoundError(
             f"No face found in {source}. Use a photo where the face is visible,"
@@ -222,15 +285,7 @@ def select_subject(
         )
     candidates = _by_prominence([f for f in faces if f.confidence >= min_confidence], shape)
     if not candidates:
-        weak = ", ".join(f"{f.confidence:.3f}" for f in faces)
-        raise NoFaceFoundError(
-            f"No confident face in {source}: the detector's candidates score {weak}, below"
-            f" {min_confidence}. Such a candidate may be a real face the detector is unsure of"
-            " (turned, blurred, unevenly lit) or no face at all (the pattern of a suit). Use a"
-            " sharper, more frontal photo, or look at the candidates of"
-            " fr_utils.align_faces(photo) and encode the one you mean with"
-            " img_to_encoding(face.chip, encoder, aligned=True)."
-        )
+        candidates = _weak_subject_candidates(faces, shape, min_confidence, weak, source)
     best_score, best = candidates[0]
     rivals = [face for score, face in candidates[1:] if score >= AMBIGUITY_RATIO * best_score]
     if rivals and ambiguous != "ignore":
@@ -248,6 +303,37 @@ def select_subject(
             stacklevel=3,
         )
     return best
+
+
+def _weak_subject_candidates(faces, shape, min_confidence, weak, source):
+    """The weak faces (by prominence) of a photo without a confident one, or NoFaceFoundError."""
+    floor = min(WEAK_MIN_CONFIDENCE, min_confidence)
+    candidates = (
+        []
+        if weak == "raise"
+        else _by_prominence([f for f in faces if f.confidence >= floor], shape)
+    )
+    scores = ", ".join(f"{f.confidence:.3f}" for f in faces)
+    if not candidates:
+        raise NoFaceFoundError(
+            f"No confident face in {source}: the detector's candidates score {scores}, below"
+            f" {min_confidence}. Such a candidate may be a real face the detector is unsure of"
+            " (turned, blurred, unevenly lit) or no face at all (the pattern of a suit). Use a"
+            " sharper, more frontal photo, or look at the candidates of"
+            " fr_utils.align_faces(photo) and encode the one you mean with"
+            " img_to_encoding(face.chip, encoder, aligned=True)."
+        )
+    if weak == "warn":
+        warnings.warn(
+            f"No confident face in {source} (candidates score {scores}, below"
+            f" {min_confidence}): using the most prominent, {_describe_box(candidates[0][1])}"
+            f" at {candidates[0][1].confidence:.3f}. It is most likely the person, but may be"
+            " a false face (the pattern of a suit): look at fr_utils.align_faces(photo), or"
+            ' pass weak="raise" to refuse such photos (a door, an enrolment).',
+            WeakFaceWarning,
+            stacklevel=4,
+        )
+    return candidates
 
 
 def _describe_box(face) -> str:
@@ -329,8 +415,9 @@ def align_faces(
     """Detect every face of a photo and return its aligned chip, most prominent first.
 
     Every detection comes back, confident or not (each carries its ``confidence`` and
-    ``prominence``); pass ``min_confidence=SUBJECT_MIN_CONFIDENCE`` to keep only the faces
-    that could be a subject. The first confident face is the one `align_face` returns.
+    ``prominence``); pass ``min_confidence=SUBJECT_MIN_CONFIDENCE`` to keep only the
+    confident faces. The first confident face is the one `align_face` returns (with none
+    confident, the first weak one).
 
     Args:
         image: a path, PIL image or ``HxWx3`` uint8 array (see `workbook.images.load_image`).
@@ -363,6 +450,7 @@ def align_face(
     *,
     alignment: str = DEFAULT_ALIGNMENT,
     ambiguous: str = "warn",
+    weak: str = "warn",
     min_confidence: float = SUBJECT_MIN_CONFIDENCE,
 ) -> AlignedFace:
     """Return the photo's subject, aligned: its most prominent confident face (`select_subject`).
@@ -370,10 +458,14 @@ def align_face(
     Args:
         image, size, padding, max_side, alignment: as in `align_faces`.
         ambiguous: ``"warn"``, ``"raise"`` or ``"ignore"``, see `select_subject`.
-        min_confidence: confidence floor of the subject (default `SUBJECT_MIN_CONFIDENCE`).
+        weak: ``"warn"``, ``"raise"`` or ``"ignore"``: a photo whose only faces are weak
+            (0.8-0.9), see `select_subject`.
+        min_confidence: confidence of a confident face (default `SUBJECT_MIN_CONFIDENCE`).
 
     Raises:
-        NoFaceFoundError: no confident face (the message names the image).
+        NoFaceFoundError: no face (the message names the image), or only weak ones and
+            ``weak="raise"``.
+        WeakFaceWarning: (a warning) only weak faces and ``weak="warn"``.
         AmbiguousFaceError: comparable faces and ``ambiguous="raise"``.
         AmbiguousFaceWarning: (a warning) comparable faces and ``ambiguous="warn"``.
     """
@@ -384,6 +476,7 @@ def align_face(
         photo.shape,
         min_confidence=min_confidence,
         ambiguous=ambiguous,
+        weak=weak,
         source=describe(image),
     )
     return align_detected(photo, subject, size, padding, alignment)

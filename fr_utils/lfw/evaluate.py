@@ -5,7 +5,7 @@
 
 What is measured. Every photo goes through **the public API itself**, as a user's photo
 would: `fr_utils.align_face` (MTCNN, the subject rule of `fr_utils.faces`, the alignment)
-and `FaceEncoder.encode` with the same options, which is exactly what
+and `fr_utils.faces.encode_faces` with the same options, which is exactly what
 `fr_utils.img_to_encoding` does (a test checks they agree). Detection runs photo by photo,
 as in `img_to_encoding` (batched detection would be faster but not identical). Variants:
 each alignment of `fr_utils.faces.ALIGNMENTS` (the default one, `fr_utils.faces.
@@ -33,10 +33,10 @@ the ROC AUC over all pairs, and the threshold that maximises accuracy over all p
 value `fr_utils.encoder.DLIB_THRESHOLD` stores, so the accuracy at the default threshold
 is measured on the pairs it was chosen on: the cross-validated accuracy is the honest one).
 
-A photo where a pipeline finds no (confident) face cannot be verified: each of its pairs
-gets distance `NO_FACE_DISTANCE`, i.e. "not the same person", as a door would decide.
-Photos the subject rule calls ambiguous keep the most prominent face (the API's default)
-and are counted.
+A photo where a pipeline finds no face cannot be verified: each of its pairs gets distance
+`NO_FACE_DISTANCE`, i.e. "not the same person", as a door would decide. Photos the subject
+rule calls ambiguous, or whose only faces are weak, keep the face the API uses by default
+(the most prominent) and are counted.
 
 Encodings are cached in the user cache folder (`workbook.resources.cache_dir`), keyed by
 the model's weights, the pipeline options (alignment, jitters, seed, subject-rule
@@ -68,8 +68,11 @@ __all__ = [
     "paired_comparison",
 ]
 
-#: Bump when a change to the pipeline's code alters encodings (invalidates the caches).
-CODE_VERSION = 2
+#: Bump when a change to the public API's code alters encodings (invalidates its caches).
+#: 3: encodings averaged with the chip's mirror image; weak faces as a last resort.
+CODE_VERSION = 3
+#: The same for the code that runs dlib's own pipeline (unchanged since version 2).
+DLIB_CODE_VERSION = 2
 #: Distance given to a pair with a photo where no face was found: never "same person".
 NO_FACE_DISTANCE = 10.0
 #: dlib's usual "same person" threshold on its raw descriptors (``face_recognition``'s 0.6).
@@ -159,8 +162,9 @@ def encode_images(
         cached_only: do not compute anything; only the photos already in the cache.
 
     Returns:
-        ``names`` (those returned), ``found`` (a confident face), ``ambiguous`` (the
-        subject rule warned), ``confidence`` and ``box`` of the subject, and
+        ``names`` (those returned), ``found`` (a face), ``ambiguous`` and ``weak`` (the
+        subject rule warned: comparable faces; no confident face), ``confidence`` and
+        ``box`` of the subject, and
         ``encoding_j{J}`` ``(n, 128)`` per jitter count (zeros where no face was found).
     """
     from fr_utils import faces
@@ -175,7 +179,13 @@ def encode_images(
         "alignment": alignment,
         "jitters": sorted(set(jitters)),
         "jitter_seed": jitter_seed,
-        "rule": [faces.SUBJECT_MIN_CONFIDENCE, faces.POSITION_SIGMA, faces.AMBIGUITY_RATIO],
+        "rule": [
+            faces.SUBJECT_MIN_CONFIDENCE,
+            faces.POSITION_SIGMA,
+            faces.AMBIGUITY_RATIO,
+            faces.WEAK_MIN_CONFIDENCE,
+        ],
+        "mirror": bool(encoder.mirror and faces.mirror_for(alignment)),
         "mtcnn": _version("mtcnn"),
         "images": _cache.digest({"names": np.array(sorted(names))}),
     }
@@ -188,27 +198,29 @@ def encode_images(
     fields = {
         "found": (bool, ()),
         "ambiguous": (bool, ()),
+        "weak": (bool, ()),
         "confidence": (np.float64, ()),
         "box": (np.float64, (4,)),
         **{f"encoding_j{j}": (np.float32, (128,)) for j in key["jitters"]},
     }
     store = _Store(_cache_file(f"{encoder.name}-{alignment}", key), key, fields, log)
     todo = [] if cached_only else [n for n in names if n not in store.done]
-    pending: list[tuple[str, object, bool]] = []
+    pending: list[tuple[str, object, dict]] = []
 
     def encode_pending():
         if not pending:
             return
-        chips = np.stack([face.chip for _, face, _ in pending])
+        aligned = [face for _, face, _ in pending]
         encoded = {
-            j: encoder.encode(chips, num_jitters=j, jitter_seed=jitter_seed) for j in key["jitters"]
+            j: faces.encode_faces(aligned, encoder, num_jitters=j, jitter_seed=jitter_seed)
+            for j in key["jitters"]
         }
-        for row, (name, face, ambiguous) in enumerate(pending):
+        for row, (name, face, warned) in enumerate(pending):
             values = {f"encoding_j{j}": encoded[j][row] for j in key["jitters"]}
             store.add(
                 name,
                 found=True,
-                ambiguous=ambiguous,
+                **warned,
                 confidence=face.confidence,
                 box=face.box,
                 **values,
@@ -219,6 +231,7 @@ def encode_images(
     for count, name in enumerate(todo, start=1):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", faces.AmbiguousFaceWarning)
+            warnings.simplefilter("always", faces.WeakFaceWarning)
             try:
                 face = faces.align_face(
                     Path(lfw_root) / name, encoder.input_size, encoder.padding, alignment=alignment
@@ -227,10 +240,24 @@ def encode_images(
                 face = None
         if face is None:
             zeros = {f"encoding_j{j}": np.zeros(128, np.float32) for j in key["jitters"]}
-            store.add(name, found=False, ambiguous=False, confidence=0.0, box=(0, 0, 0, 0), **zeros)
+            store.add(
+                name,
+                found=False,
+                ambiguous=False,
+                weak=False,
+                confidence=0.0,
+                box=(0, 0, 0, 0),
+                **zeros,
+            )
         else:
-            ambiguous = any(issubclass(w.category, faces.AmbiguousFaceWarning) for w in caught)
-            pending.append((name, face, ambiguous))
+            warned = {
+                field: any(issubclass(w.category, category) for w in caught)
+                for field, category in (
+                    ("ambiguous", faces.AmbiguousFaceWarning),
+                    ("weak", faces.WeakFaceWarning),
+                )
+            }
+            pending.append((name, face, warned))
         if len(pending) >= 32 or count % _FLUSH_EVERY == 0 or count == len(todo):
             encode_pending()
         if count % _FLUSH_EVERY == 0 or count == len(todo):
@@ -288,7 +315,7 @@ def encode_images_dlib(
     from workbook.images import load_image
 
     key = {
-        "code": CODE_VERSION,
+        "code": DLIB_CODE_VERSION,
         "pipeline": "dlib",
         "dlib": dlib.__version__,
         "models": _version("face_recognition_models"),
@@ -526,6 +553,7 @@ def evaluate(
                     "num_jitters": j,
                     **counts(run),
                     "ambiguous_images": int(run["ambiguous"][mask].sum()),
+                    "weak_images": int(run["weak"][mask].sum()),
                     "pairs_without_face": missing,
                     **pair_statistics(distances, same, folds, encoder.threshold),
                     "_distances": distances,
@@ -543,6 +571,7 @@ def evaluate(
                         "num_jitters": j,
                         **counts(dlib_run),
                         "ambiguous_images": None,
+                        "weak_images": None,
                         "pairs_without_face": missing,
                         **pair_statistics(distances, same, folds, DLIB_DEFAULT_THRESHOLD),
                         "_distances": distances,
@@ -635,21 +664,29 @@ def _markdown(result: dict) -> str:
         f"- versions: {', '.join(f'{k} {v}' for k, v in result['versions'].items())}",
         "",
         "| pipeline | CV accuracy (mean ± std over folds) | accuracy at default τ | best τ"
-        " (all pairs) | ROC AUC | photos without a face | ambiguous photos |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        " (all pairs) | ROC AUC | photos without a face | ambiguous photos | weak-face photos |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for v in result["variants"]:
         ambiguous = "-" if v["ambiguous_images"] is None else str(v["ambiguous_images"])
+        weak = "-" if v["weak_images"] is None else str(v["weak_images"])
         lines.append(
             f"| {v['name']} | {100 * v['mean_accuracy']:.2f}% ± {100 * v['std_accuracy']:.2f}%"
             f" | {100 * v['accuracy_at_default']:.2f}% (τ {v['default_threshold']:.3f})"
             f" | {v['best_threshold']:.4f} ({100 * v['accuracy_at_best']:.2f}%)"
-            f" | {v['roc_auc']:.5f} | {v['no_face_images']} | {ambiguous} |"
+            f" | {v['roc_auc']:.5f} | {v['no_face_images']} | {ambiguous} | {weak} |"
         )
     lines += ["", *_goals(result["variants"]), "", "Notes:", ""]
     lines.append(
         "- *accuracy at default τ* of the default variant is measured on the pairs the threshold"
         " was chosen on (in-sample); the cross-validated accuracy is the unbiased number."
+    )
+    lines.append(
+        "- our default alignment's encodings are averaged with the chip's mirror image"
+        " (`fr_utils.faces.mirror_for`); 'dlib' ones are not (they stay interchangeable with"
+        " dlib's descriptors), so the default threshold, derived for the former, is a little"
+        " high for the latter (see its best τ). *Weak-face photos*: no face at confidence"
+        " 0.9, the subject is the best face at 0.8 or more (`fr_utils.faces`)."
     )
     for v in result["variants"]:
         if v["no_face_list"] and v["num_jitters"] == 0 and "rule" not in v["name"]:

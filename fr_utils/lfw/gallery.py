@@ -25,6 +25,7 @@ from fr_utils.faces import (
     NoFaceFoundError,
     align_detected,
     check_alignment,
+    encode_faces,
     select_subject,
 )
 from workbook.images import load_image
@@ -86,6 +87,7 @@ def encode_photos(
     num_jitters: int = 0,
     jitter_seed: int = 0,
     ambiguous: str = "warn",
+    weak: str = "warn",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Detect, align and encode the subject of each photo, detecting in batches.
 
@@ -94,11 +96,12 @@ def encode_photos(
             detected together (a batch needs one size); any mix of sizes works.
         encoder: a `fr_utils.FaceEncoder`.
         batch_size: photos per MTCNN batch (16 is fastest on a laptop CPU).
-        alignment, num_jitters, jitter_seed, ambiguous: as in `fr_utils.img_to_encoding`.
+        alignment, num_jitters, jitter_seed, ambiguous, weak: as in
+            `fr_utils.img_to_encoding`.
 
     Returns:
-        ``(encodings, found)``: ``(n, 128)`` float32 unit rows (zeros where no confident face
-        was found) and an ``(n,)`` bool array, False where there was none.
+        ``(encodings, found)``: ``(n, 128)`` float32 unit rows (zeros where no face was
+        found) and an ``(n,)`` bool array, False where there was none.
 
     Raises:
         AmbiguousFaceError: a photo shows comparable faces and ``ambiguous="raise"``.
@@ -110,24 +113,28 @@ def encode_photos(
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for i, photo in enumerate(photos):
         by_shape.setdefault(photo.shape, []).append(i)
-    chips: dict[int, np.ndarray] = {}
+    aligned: dict[int, object] = {}
     for indices in by_shape.values():
         for start in range(0, len(indices), batch_size):
             batch = indices[start : start + batch_size]
             for i, faces in zip(batch, detect_faces_batch([photos[i] for i in batch]), strict=True):
                 try:
                     face = select_subject(
-                        faces, photos[i].shape, ambiguous=ambiguous, source=f"photo {i}"
+                        faces,
+                        photos[i].shape,
+                        ambiguous=ambiguous,
+                        weak=weak,
+                        source=f"photo {i}",
                     )
                 except NoFaceFoundError:
                     continue
                 size, padding = encoder.input_size, encoder.padding
-                chips[i] = align_detected(photos[i], face, size, padding, alignment).chip
-    found = np.array([i in chips for i in range(len(photos))], dtype=bool)
+                aligned[i] = align_detected(photos[i], face, size, padding, alignment)
+    found = np.array([i in aligned for i in range(len(photos))], dtype=bool)
     encodings = np.zeros((len(photos), 128), np.float32)
-    if chips:
-        rows = sorted(chips)
-        encodings[rows] = encoder.encode(
-            np.stack([chips[i] for i in rows]), num_jitters=num_jitters, jitter_seed=jitter_seed
+    if aligned:
+        rows = sorted(aligned)
+        encodings[rows] = encode_faces(
+            [aligned[i] for i in rows], encoder, num_jitters=num_jitters, jitter_seed=jitter_seed
         )
     return encodings, found
