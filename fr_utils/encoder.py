@@ -168,7 +168,7 @@ class FaceEncoder:
         for start in range(0, len(chips), per_pass):
             copies = jitter_chips(chips[start : start + per_pass], num_jitters, seed)
             flat = copies.reshape(-1, *copies.shape[2:])
-            encodings = self.encode(flat, batch_size=batch_size)
+            encodings = self.encode(flat, batch_size=batch_size, mirror=False)
             means.append(encodings.reshape(len(copies), num_jitters, -1).mean(axis=1))
         mean = np.concatenate(means)
         return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)

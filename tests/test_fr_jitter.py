@@ -1,4 +1,5 @@
-"""Jitter averaging (dlib's ``num_jitters``): the jitters, their determinism, the encoder option."""
+"""Test-time averaging: jitters (dlib's ``num_jitters``: the jitters, their determinism, the
+encoder option) and the mirror image (`FaceEncoder.mirror`, `fr_utils.faces.mirror_for`)."""
 
 from __future__ import annotations
 
@@ -79,17 +80,60 @@ def test_zero_or_one_jitter_is_the_plain_encoding(encoder, chips):
 
 @pytest.mark.slow
 def test_jittered_encoding_is_the_renormalised_mean_over_copies(encoder, chips):
-    jittered = encoder.encode(chips, num_jitters=4, jitter_seed=5)
+    jittered = encoder.encode(chips, num_jitters=4, jitter_seed=5, mirror=False)
     assert jittered.shape == (2, 128)
     np.testing.assert_allclose(np.linalg.norm(jittered, axis=1), 1, atol=1e-6)
-    copies = jitter_chips(chips, 4, seed=5)
-    mean = encoder.encode(copies.reshape(-1, 150, 150, 3)).reshape(2, 4, 128).mean(axis=1)
-    np.testing.assert_allclose(
-        jittered, mean / np.linalg.norm(mean, axis=1, keepdims=True), atol=1e-6
-    )
+    copies = jitter_chips(chips, 4, seed=5).reshape(-1, 150, 150, 3)
+    mean = encoder.encode(copies, mirror=False).reshape(2, 4, 128).mean(axis=1)
+    np.testing.assert_allclose(jittered, _unit(mean), atol=1e-6)
     # the jittered encoding is near the plain one (same face), but not equal
-    distance = np.linalg.norm(jittered - encoder.encode(chips), axis=1)
+    distance = np.linalg.norm(jittered - encoder.encode(chips, mirror=False), axis=1)
     assert np.all((distance > 1e-3) & (distance < 0.2))
+
+
+def _unit(rows):
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.mark.slow
+def test_the_default_encoding_averages_the_chip_and_its_mirror_image(encoder, chips):
+    assert encoder.mirror
+    plain = encoder.encode(chips, mirror=False)
+    mirrored = encoder.encode(chips[:, :, ::-1], mirror=False)
+    both = encoder.encode(chips)
+    np.testing.assert_allclose(both, _unit(plain + mirrored), atol=1e-6)
+    np.testing.assert_array_equal(both, encoder.encode(chips, mirror=True))
+    # a face and its mirror image are close (same person) but not the same encoding
+    assert np.all(np.linalg.norm(plain - mirrored, axis=1) > 1e-2)
+    # with jitters: the chip and its mirror image get the same jitters, the means averaged
+    jittered = encoder.encode(chips, num_jitters=3, jitter_seed=2)
+    halves = [encoder.encode(c, num_jitters=3, jitter_seed=2, mirror=False)
+              for c in (chips, chips[:, :, ::-1])]  # fmt: skip
+    np.testing.assert_allclose(jittered, _unit(halves[0] + halves[1]), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_only_the_dlib_alignment_is_encoded_without_its_mirror_image(encoder):
+    path = data_path("faces/lfw/Martha_Burk/Martha_Burk_0002.jpg")
+    for alignment, mirror in (("mtcnn", True), ("dlib", False)):
+        assert fr_utils.faces.mirror_for(alignment) is mirror
+        face = fr_utils.align_face(path, alignment=alignment)
+        expected = encoder.encode(face.chip, mirror=mirror)
+        np.testing.assert_allclose(
+            fr_utils.img_to_encoding(path, encoder, alignment=alignment), expected, atol=1e-6
+        )
+        np.testing.assert_allclose(
+            fr_utils.img_to_encoding(face.chip, encoder, aligned=True, alignment=alignment),
+            expected,
+            atol=1e-6,
+        )
+        np.testing.assert_allclose(
+            fr_utils.faces.encode_faces([face], encoder), expected, atol=1e-6
+        )
+    mixed = [fr_utils.align_face(path, alignment=a) for a in ("mtcnn", "dlib")]
+    with pytest.raises(ValueError, match="different alignments"):
+        fr_utils.faces.encode_faces(mixed, encoder)
+    assert fr_utils.faces.encode_faces([], encoder).shape == (0, 128)
 
 
 @pytest.mark.slow
