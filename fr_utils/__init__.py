@@ -38,6 +38,7 @@ from fr_utils.faces import (
     AmbiguousFaceError,
     AmbiguousFaceWarning,
     NoFaceFoundError,
+    WeakFaceWarning,
     align_face,
     align_faces,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "FaceDatabase",
     "FaceEncoder",
     "NoFaceFoundError",
+    "WeakFaceWarning",
     "align_face",
     "align_faces",
     "chip_landmarks",

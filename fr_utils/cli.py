@@ -225,7 +225,8 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
     from fr_utils.faces import SUBJECT_MIN_CONFIDENCE, encode_faces
 
     size, padding = encoder.input_size, encoder.padding
-    if args.all_faces:
+    faces = []
+    if args.all_faces:  # every confident face
         faces = fr_utils.align_faces(
             args.image,
             size,
@@ -233,9 +234,7 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
             alignment=args.alignment,
             min_confidence=SUBJECT_MIN_CONFIDENCE,
         )
-        if not faces:
-            raise fr_utils.NoFaceFoundError(f"No confident face found in {args.image}")
-    else:
+    if not faces:  # the subject (with no confident face: its weak face, or an error)
         options = {"alignment": args.alignment, "ambiguous": args.ambiguous, "weak": args.weak}
         faces = [fr_utils.align_face(args.image, size, padding, **options)]
     found, lines = [], []

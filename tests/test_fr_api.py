@@ -34,6 +34,7 @@ def test_public_names_are_exported():
         "who_is_it",
         "triplet_loss",
         "NoFaceFoundError",
+        "WeakFaceWarning",
         "FaceDatabase",
         "align_faces",
     ):

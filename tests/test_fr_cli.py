@@ -129,3 +129,21 @@ def test_identify_all_faces_skips_the_suit_and_jitters_are_an_option(capsys, tmp
     _, jittered, _ = run(capsys, "--json", "--jitters", "3", "verify", OBAMA_A, OBAMA_B)
     plain, jittered = json.loads(plain)["distance"], json.loads(jittered)["distance"]
     assert plain != jittered and abs(plain - jittered) < 0.1
+
+
+WEAK = str(data_path("faces/lfw/Gennifer_Flowers/Gennifer_Flowers_0001.jpg"))  # one face, 0.893
+
+
+@pytest.mark.slow
+def test_a_photo_whose_only_face_is_weak_warns_or_is_refused(capsys, tmp_path):
+    db = tmp_path / "door.npz"
+    code, out, err = run(capsys, "--json", "enroll", "Gennifer Flowers", WEAK, "--db", db)
+    assert code == 0 and "warning: No confident face" in err
+    assert len(json.loads(out)["warnings"]) == 1
+    for extra in ([], ["--all-faces"]):  # no confident face to list: the weak subject
+        code, out, err = run(capsys, "--json", "identify", WEAK, "--db", db, *extra)
+        faces = json.loads(out)["faces"]
+        assert code == 0 and len(faces) == 1 and faces[0]["name"] == "Gennifer Flowers"
+        assert faces[0]["distance"] < 1e-5 and "No confident face" in err
+    code, _, err = run(capsys, "--weak", "raise", "verify", WEAK, OBAMA_B)
+    assert code == 2 and "No confident face" in err and "0.893" in err

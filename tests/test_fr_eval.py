@@ -157,19 +157,22 @@ def test_the_report_lists_every_variant():
     variant = {
         "name": "ours", "pipeline": "ours", "alignment": "mtcnn", "num_jitters": 0,
         "no_face_images": 1, "no_face_list": ["A/A_0001.jpg"], "ambiguous_images": 3,
-        "pairs_without_face": 2, **stats,
+        "weak_images": 4, "pairs_without_face": 2, **stats,
     }  # fmt: skip
     result = {
         "model": "m", "pairs": 100, "pairs_listed": 100, "images": 80, "folds": [1, 2],
         "threshold_rederived": 0.45, "library_threshold": 0.45, "versions": {"mtcnn": "1"},
         "default_alignment": "mtcnn",
-        "variants": [variant, {**variant, "name": "dlib", "ambiguous_images": None}],
+        "variants": [
+            variant, {**variant, "name": "dlib", "ambiguous_images": None, "weak_images": None}
+        ],
     }  # fmt: skip
     text = _markdown(result)
     assert "| ours | 100.00% ± 0.00% | 100.00% (τ 0.430)" in text and "| dlib |" in text
+    assert "| 1 | 3 | 4 |" in text and "| 1 | - | - |" in text  # no face, ambiguous, weak
     assert "default alignment (`fr_utils.faces.DEFAULT_ALIGNMENT`): 'mtcnn'" in text
     assert text.count("\n| 1 |") == 1 and "**0.4500**" in text
-    assert '1 photos without a (confident) face, 2 pairs scored "different": A/A_0001.jpg' in text
+    assert '1 photos without a face, 2 pairs scored "different": A/A_0001.jpg' in text
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +210,20 @@ def test_the_evaluation_encodes_exactly_as_img_to_encoding_and_caches(
     other = {"alignment": "mtcnn" if alignment == "dlib" else "dlib"}
     with pytest.raises(pytest.fail.Exception, match="recomputed"):  # another alignment: own cache
         evaluate.encode_images(root, names, encoder, log=lambda m: None, **other)
+
+
+@pytest.mark.slow
+def test_the_evaluation_counts_a_photo_whose_only_face_is_weak(encoder, tmp_path, monkeypatch):
+    import fr_utils
+    from fr_utils.lfw import evaluate
+
+    monkeypatch.setenv("WORKBOOK_CACHE", str(tmp_path))
+    root = data_path("faces/lfw")
+    names = ["Gennifer_Flowers/Gennifer_Flowers_0001.jpg"]  # one face, at 0.893
+    result = evaluate.encode_images(root, names, encoder, log=lambda m: None)
+    assert result["found"].all() and result["weak"].all() and not result["ambiguous"].any()
+    api = fr_utils.img_to_encoding(root / names[0], encoder, weak="ignore")
+    np.testing.assert_allclose(result["encoding_j0"], api, atol=1e-6)
 
 
 @pytest.mark.slow
@@ -254,3 +271,28 @@ def test_paired_comparison_counts_the_pairs_only_one_variant_gets_right():
     assert result["only_this"] == 10 and result["only_reference"] == 0
     assert result["p_value"] == pytest.approx(2 / 2**10)
     assert paired_comparison(variants[0], variants[0], same, folds)["p_value"] == 1.0
+
+
+def test_saved_results_load_and_a_missing_file_says_how_to_make_it(tmp_path):
+    from fr_utils.lfw.evaluate import load_results
+
+    path = tmp_path / "results.json"
+    path.write_text('{"variants": [], "threshold_rederived": 0.42}', encoding="utf-8")
+    assert load_results(path)["threshold_rederived"] == 0.42
+    with pytest.raises(FileNotFoundError, match="python -m fr_utils.lfw.evaluate --results"):
+        load_results(tmp_path / "none.json")
+
+
+def test_the_librarys_threshold_and_alignment_are_those_of_the_committed_run():
+    """DLIB_THRESHOLD is the re-derived threshold of the committed LFW run, rounded; the
+    default alignment is the one that run scored higher (cross-validated, without jitter)."""
+    from fr_utils.encoder import DLIB_THRESHOLD
+    from fr_utils.faces import DEFAULT_ALIGNMENT
+    from fr_utils.lfw.evaluate import load_results
+
+    result = load_results()
+    assert result["default_alignment"] == DEFAULT_ALIGNMENT
+    assert abs(result["threshold_rederived"] - DLIB_THRESHOLD) < 5e-4
+    assert result["library_threshold"] == DLIB_THRESHOLD
+    plain = [v for v in result["variants"] if v["pipeline"] == "ours" and v["num_jitters"] == 0]
+    assert max(plain, key=lambda v: v["mean_accuracy"])["alignment"] == DEFAULT_ALIGNMENT

@@ -2,6 +2,7 @@
 
     python -m fr_utils.lfw.evaluate [--jitters 10] [--report fr_utils/lfw/LFW_EVAL.md]
                                     [--plot fr_utils/lfw/LFW_ROC.png] [--no-dlib] [--json]
+                                    [--results fr_utils/lfw/LFW_EVAL.json]
 
 What is measured. Every photo goes through **the public API itself**, as a user's photo
 would: `fr_utils.align_face` (MTCNN, the subject rule of `fr_utils.faces`, the alignment)
@@ -61,11 +62,14 @@ __all__ = [
     "NO_FACE_DISTANCE",
     "dlib_available",
     "encode_images",
+    "RESULTS",
     "encode_images_dlib",
     "evaluate",
+    "load_results",
     "main",
     "pair_statistics",
     "paired_comparison",
+    "variants_table",
 ]
 
 #: Bump when a change to the public API's code alters encodings (invalidates its caches).
@@ -78,6 +82,8 @@ NO_FACE_DISTANCE = 10.0
 #: dlib's usual "same person" threshold on its raw descriptors (``face_recognition``'s 0.6).
 DLIB_DEFAULT_THRESHOLD = 0.6
 _FLUSH_EVERY = 128
+#: The numbers of the last full run, as JSON (``--results``), read by `load_results`.
+RESULTS = Path(__file__).with_name("LFW_EVAL.json")
 
 
 def _log_to_stderr(message: str) -> None:
@@ -651,8 +657,8 @@ def _markdown(result: dict) -> str:
         f"# LFW evaluation of the public API (`{result['model']}`) next to dlib's own pipeline",
         "",
         "Produced by `python -m fr_utils.lfw.evaluate --report fr_utils/lfw/LFW_EVAL.md"
-        " --plot fr_utils/lfw/LFW_ROC.png` (method: that module's docstring). ROC curves:"
-        " `LFW_ROC.png`.",
+        " --plot fr_utils/lfw/LFW_ROC.png --results fr_utils/lfw/LFW_EVAL.json` (method: that"
+        " module's docstring). ROC curves: `LFW_ROC.png`; the numbers: `LFW_EVAL.json`.",
         "",
         f"- pairs: {result['pairs']} of {result['pairs_listed']} listed (view 2, folds"
         f" {', '.join(map(str, result['folds']))}); photos: {result['images']}",
@@ -663,19 +669,8 @@ def _markdown(result: dict) -> str:
         f" {result['default_alignment']!r}",
         f"- versions: {', '.join(f'{k} {v}' for k, v in result['versions'].items())}",
         "",
-        "| pipeline | CV accuracy (mean ± std over folds) | accuracy at default τ | best τ"
-        " (all pairs) | ROC AUC | photos without a face | ambiguous photos | weak-face photos |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        variants_table(result),
     ]
-    for v in result["variants"]:
-        ambiguous = "-" if v["ambiguous_images"] is None else str(v["ambiguous_images"])
-        weak = "-" if v["weak_images"] is None else str(v["weak_images"])
-        lines.append(
-            f"| {v['name']} | {100 * v['mean_accuracy']:.2f}% ± {100 * v['std_accuracy']:.2f}%"
-            f" | {100 * v['accuracy_at_default']:.2f}% (τ {v['default_threshold']:.3f})"
-            f" | {v['best_threshold']:.4f} ({100 * v['accuracy_at_best']:.2f}%)"
-            f" | {v['roc_auc']:.5f} | {v['no_face_images']} | {ambiguous} | {weak} |"
-        )
     lines += ["", *_goals(result["variants"]), "", "Notes:", ""]
     lines.append(
         "- *accuracy at default τ* of the default variant is measured on the pairs the threshold"
@@ -694,7 +689,7 @@ def _markdown(result: dict) -> str:
                 " ..." if len(v["no_face_list"]) > 12 else ""
             )
             lines.append(
-                f"- {_short_name(v)}: {v['no_face_images']} photos without a (confident) face,"
+                f"- {_short_name(v)}: {v['no_face_images']} photos without a face,"
                 f' {v["pairs_without_face"]} pairs scored "different": {shown}'
             )
     lines += [
@@ -709,6 +704,40 @@ def _markdown(result: dict) -> str:
         for f in default["folds"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def variants_table(result: dict) -> str:
+    """The variants of a result (`evaluate`, `load_results`) as one markdown table."""
+    lines = [
+        "| pipeline | CV accuracy (mean ± std over folds) | accuracy at default τ | best τ"
+        " (all pairs) | ROC AUC | photos without a face | ambiguous photos | weak-face photos |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for v in result["variants"]:
+        ambiguous = "-" if v["ambiguous_images"] is None else str(v["ambiguous_images"])
+        weak = "-" if v["weak_images"] is None else str(v["weak_images"])
+        lines.append(
+            f"| {v['name']} | {100 * v['mean_accuracy']:.2f}% ± {100 * v['std_accuracy']:.2f}%"
+            f" | {100 * v['accuracy_at_default']:.2f}% (τ {v['default_threshold']:.3f})"
+            f" | {v['best_threshold']:.4f} ({100 * v['accuracy_at_best']:.2f}%)"
+            f" | {v['roc_auc']:.5f} | {v['no_face_images']} | {ambiguous} | {weak} |"
+        )
+    return "\n".join(lines)
+
+
+def load_results(path: Path = RESULTS) -> dict:
+    """The numbers of a full run saved with ``--results`` (default: the library's own run).
+
+    Raises:
+        FileNotFoundError: no such file; the message says how to make it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No LFW evaluation results at {path}: run `python -m fr_utils.lfw.evaluate"
+            f" --results {path}` (about an hour on a laptop CPU)"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _goals(variants: list[dict]) -> list[str]:
@@ -783,6 +812,9 @@ def main(argv=None) -> int:
     parser.add_argument("--report", type=Path, help="write the markdown report here")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.add_argument(
+        "--results", type=Path, help="write the numbers as JSON here (see load_results)"
+    )
+    parser.add_argument(
         "--alignments",
         nargs="+",
         metavar="ALIGNMENT",
@@ -805,11 +837,14 @@ def main(argv=None) -> int:
         alignments=args.alignments,
     )
     text = _markdown(result)
-    if args.report:
-        from workbook.atomic import atomic_open
+    from workbook.atomic import atomic_open
 
+    if args.report:
         with atomic_open(args.report, "w") as out:
             out.write(text)
+    if args.results:
+        with atomic_open(args.results, "w") as out:
+            out.write(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1) if args.json else text)
     return 0
 

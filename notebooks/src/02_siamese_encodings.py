@@ -115,6 +115,13 @@ fig.tight_layout()
 # Training (with the triplet loss of notebook 03) changes the weights so that $d$ is small for
 # two photos of one person and large for two people. Encoding a batch of two chips gives the
 # same rows as encoding each chip on its own: the batch axis just stacks the two inputs.
+#
+# `encoder.encode` adds one step of its own: it also encodes each chip's mirror image (left and
+# right swapped) and returns the mean of the two encodings, rescaled to unit length. A face and
+# its mirror image are the same person, but the network reads them a little differently (a
+# shadow on one cheek, a landmark a pixel off), so the mean of the two looks is steadier;
+# notebook 05 shows what it gains on LFW. `encoder.encode(chips, mirror=False)` gives one look,
+# $f(x)$ itself. The last line below measures how far apart the two looks are.
 
 # %%
 other = fr_utils.align_face(photo_paths[1], encoder.input_size, encoder.padding)
@@ -123,6 +130,10 @@ one_by_one = np.concatenate([encoder.encode(face.chip[None]), encoder.encode(oth
 print(f"parameters: {encoder.model.count_params():,}; encodings: {pair.shape}")
 print("same rows batched or one by one:", np.allclose(pair, one_by_one, atol=1e-5))
 print("row norms:", np.round(np.linalg.norm(pair, axis=1), 3))
+looks = [encoder.encode(chip[None], mirror=False) for chip in (face.chip, face.chip[:, ::-1])]
+print(
+    f"the chip and its mirror image, one look each: {np.linalg.norm(looks[0] - looks[1]):.3f} apart"
+)
 
 
 # %% [markdown]

@@ -112,6 +112,9 @@ assert not shared, "training and test identities must be disjoint"
 # up to the global average pooling (its output size is printed below; computed once here), and
 # its last layer, a dense layer $W$ from those numbers to the 128 of the encoding, followed by
 # the L2 normalisation: $f(x) = W^\top \text{pool}(x) / \lVert W^\top \text{pool}(x) \rVert$.
+# That is one look at each chip, `encoder.encode(chips, mirror=False)`: this notebook does not
+# average with the mirror image as `encoder.encode` does by default (notebook 02), so that the
+# end-to-end model below and the encodings it starts from are the same function.
 
 # %%
 encoder = fr_utils.load_face_model()
@@ -127,7 +130,7 @@ train_codes, test_codes = encode_pooled(train_pooled, kernel), encode_pooled(tes
 print(f"{len(train_codes)} training and {len(test_codes)} test photos; pooled features"
       f" {train_pooled.shape[1]}, last layer W {kernel.shape}")  # fmt: skip
 print("same as the whole encoder, within 1e-5:",
-      np.allclose(train_codes[:16], encoder.encode(train_chips[:16]), atol=1e-5))  # fmt: skip
+      np.allclose(train_codes[:16], encoder.encode(train_chips[:16], mirror=False), atol=1e-5))  # fmt: skip
 train_a, train_b = (train_codes[i] for i in train.index(train.images()))
 test_a, test_b = (test_codes[i] for i in test.index(test.images()))
 

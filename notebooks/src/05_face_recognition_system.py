@@ -52,7 +52,7 @@ from sklearn.metrics import roc_auc_score
 import fr_utils
 import workbook.prose
 from fr_utils import FaceDatabase, img_to_encoding, load_image
-from fr_utils.faces import SUBJECT_MIN_CONFIDENCE
+from fr_utils.faces import DEFAULT_ALIGNMENT, SUBJECT_MIN_CONFIDENCE
 from fr_utils.lessons.door import door_panel, door_report, top_matches
 from fr_utils.lessons.drawing import (
     LANDMARK_NAMES,
@@ -66,6 +66,7 @@ from fr_utils.lessons.one_shot import (
     recognition_errors,
     verification_pairs,
 )
+from fr_utils.lfw.evaluate import load_results
 from fr_utils.lfw.gallery import encode_photos, sample_lfw_people
 from workbook import data_path
 from workbook.credits import credits
@@ -214,6 +215,37 @@ f_portrait = encoder.encode(face.chip[None])
 print(f"encoding shape {f_portrait.shape}, norm {np.linalg.norm(f_portrait):.3f}")
 print(f"threshold tau = {encoder.threshold} (squared: {encoder.threshold**2:.4f})")
 print("the library's default:", encoder.threshold == fr_utils.encoder.DLIB_THRESHOLD)
+
+# %% [markdown]
+# `encoder.encode` averages the encodings of the chip and of its mirror image (notebook 02),
+# and $\tau$ was calibrated for such encodings.
+#
+# How good is the whole pipeline? `python -m fr_utils.lfw.evaluate` runs `img_to_encoding`
+# itself on LFW's raw photos, for both alignments, with and without jitter, next to dlib's
+# own pipeline. That takes about an hour on a laptop, so the cell below reads the numbers of
+# the run committed with the library (`fr_utils/lfw/LFW_EVAL.md` has the full report).
+
+# %% tags=["remove-input"]
+lfw_run = load_results()
+ours = {
+    (v["alignment"], v["num_jitters"]): v for v in lfw_run["variants"] if v["pipeline"] == "ours"
+}
+dlib_own = next(v for v in lfw_run["variants"] if v["pipeline"] == "dlib" and "first" in v["name"])
+default, compatible = ours[(DEFAULT_ALIGNMENT, 0)], ours[("dlib", 0)]
+jitters = max(j for a, j in ours if a == DEFAULT_ALIGNMENT)
+
+
+def pct(variant, key="mean_accuracy"):
+    return f"{100 * variant[key]:.2f} %"
+
+
+workbook.prose.show(
+    f"On its {lfw_run['pairs']:,} test pairs (LFW view 2, {len(lfw_run['folds'])} folds, cross-validated):"
+    f"\n- **the default** (`alignment={DEFAULT_ALIGNMENT!r}`): {pct(default)} right, {pct(default, 'accuracy_at_default')} at $\\tau$;"
+    f"\n- `alignment='dlib'` (dlib's own chip, not mirrored: encodings interchangeable with `face_recognition`'s): {pct(compatible)}, {pct(compatible, 'accuracy_at_default')} at $\\tau$;"
+    f"\n- the default with `num_jitters={jitters}` (the mean of {jitters} slightly moved copies of the chip and as many of its mirror image: {jitters} times slower): {pct(ours[(DEFAULT_ALIGNMENT, jitters)])};"
+    f"\n- dlib's own pipeline (its HOG detector, as `face_recognition` runs it): {pct(dlib_own)}."
+)
 
 # %% [markdown]
 # ## Step 4: enroll the people the door knows, one photo each
