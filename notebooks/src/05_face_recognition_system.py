@@ -240,11 +240,11 @@ def pct(variant, key="mean_accuracy"):
 
 
 workbook.prose.show(
-    f"On its {lfw_run['pairs']:,} test pairs (LFW view 2, {len(lfw_run['folds'])} folds, cross-validated):"
-    f"\n- **the default** (`alignment={DEFAULT_ALIGNMENT!r}`): {pct(default)} right, {pct(default, 'accuracy_at_default')} at $\\tau$;"
+    f"Right answers on the {lfw_run['pairs']:,} test pairs (LFW view 2, {len(lfw_run['folds'])} folds), cross-validated and at $\\tau$:"
+    f"\n- **the default** (`alignment={DEFAULT_ALIGNMENT!r}`): {pct(default)}, {pct(default, 'accuracy_at_default')} at $\\tau$;"
     f"\n- `alignment='dlib'` (dlib's own chip, not mirrored: encodings interchangeable with `face_recognition`'s): {pct(compatible)}, {pct(compatible, 'accuracy_at_default')} at $\\tau$;"
-    f"\n- the default with `num_jitters={jitters}` (the mean of {jitters} slightly moved copies of the chip and as many of its mirror image: {jitters} times slower): {pct(ours[(DEFAULT_ALIGNMENT, jitters)])};"
-    f"\n- dlib's own pipeline (its HOG detector, as `face_recognition` runs it): {pct(dlib_own)}."
+    f"\n- the default with `num_jitters={jitters}` (the mean of {jitters} slightly moved copies of the chip and as many of its mirror image: {jitters} times slower): {pct(ours[(DEFAULT_ALIGNMENT, jitters)])}, {pct(ours[(DEFAULT_ALIGNMENT, jitters)], 'accuracy_at_default')} at $\\tau$;"
+    f"\n- dlib's own pipeline (its HOG detector, as `face_recognition` runs it): {pct(dlib_own)}, {pct(dlib_own, 'accuracy_at_default')} at its own usual threshold {dlib_own['default_threshold']}."
 )
 
 # %% [markdown]
