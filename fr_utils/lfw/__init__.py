@@ -7,5 +7,6 @@
   the evaluation never uses (``python -m fr_utils.lfw.face_rule``; report ``FACE_RULE.md``).
 * `fr_utils.lfw.evaluate`: the cross-validated view-2 evaluation of the public API, next to
   dlib's own pipeline, behind the encoder's threshold (``python -m fr_utils.lfw.evaluate``;
-  its report is ``fr_utils/lfw/LFW_EVAL.md``, its ROC curves ``LFW_ROC.png``).
+  its report is ``fr_utils/lfw/LFW_EVAL.md``, its ROC curves ``LFW_ROC.png``, its numbers
+  ``LFW_EVAL.json``, read by `fr_utils.lfw.evaluate.load_results`).
 """
