@@ -154,7 +154,7 @@ def time_our_pipeline(photo: np.ndarray, encoder, reps: int) -> dict[str, dict]:
         },
     }
     for alignment, own in steps.items():  # 'mtcnn' encodes the chip and its mirror image
-        mirror = encoder.mirror and mirror_for(alignment)
+        mirror = mirror_for(alignment, encoder)
         own["encoding"] = median_ms(lambda m=mirror: encoder.encode(chip[None], mirror=m), reps)
         own[f"encoding, {JITTERS} jitters"] = median_ms(
             lambda m=mirror: encoder.encode(chip[None], num_jitters=JITTERS, mirror=m),

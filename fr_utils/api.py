@@ -123,7 +123,7 @@ def img_to_encoding(
 
         side = encoder.input_size
         chip = np.asarray(Image.fromarray(chip).resize((side, side), Image.Resampling.BILINEAR))
-    mirror = encoder.mirror and mirror_for(alignment)
+    mirror = mirror_for(alignment, encoder)
     return encoder.encode(
         chip[None], num_jitters=num_jitters, jitter_seed=jitter_seed, mirror=mirror
     )

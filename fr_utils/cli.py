@@ -235,7 +235,7 @@ def _identify(args, encoder) -> tuple[dict, str, int]:
             min_confidence=SUBJECT_MIN_CONFIDENCE,
         )
     if not faces:  # the subject (with no confident face: its weak face, or an error)
-        options = {"alignment": args.alignment, "ambiguous": args.ambiguous, "weak": args.weak}
+        options = {k: v for k, v in _options(args).items() if k != "num_jitters"}
         faces = [fr_utils.align_face(args.image, size, padding, **options)]
     found, lines = [], []
     dists, names = database.search(encode_faces(faces, encoder, num_jitters=args.jitters))

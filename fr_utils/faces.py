@@ -184,14 +184,16 @@ def check_alignment(alignment: str) -> str:
     return alignment
 
 
-def mirror_for(alignment: str) -> bool:
+def mirror_for(alignment: str, encoder=None) -> bool:
     """Whether chips cut with ``alignment`` are encoded averaged with their mirror image.
 
     Every alignment but ``"dlib"``: its encodings must stay interchangeable with dlib's own
     descriptors, which are not mirrored (``face_recognition`` users compare the two).
-    Mirroring happens only when the encoder does it (`FaceEncoder.mirror`).
+    Mirroring happens only when the encoder does it (`FaceEncoder.mirror`): pass ``encoder``
+    for the whole decision (None: an encoder that mirrors).
     """
-    return check_alignment(alignment) != "dlib"
+    mirrors = encoder is None or encoder.mirror
+    return mirrors and check_alignment(alignment) != "dlib"
 
 
 def encode_faces(
@@ -217,7 +219,7 @@ def encode_faces(
     if not faces:
         return np.zeros((0, 128), np.float32)
     chips = np.stack([face.chip for face in faces])
-    mirror = encoder.mirror and mirror_for(kinds.pop())
+    mirror = mirror_for(kinds.pop(), encoder)
     return encoder.encode(chips, num_jitters=num_jitters, jitter_seed=jitter_seed, mirror=mirror)
 
 

@@ -191,7 +191,7 @@ def encode_images(
             faces.AMBIGUITY_RATIO,
             faces.WEAK_MIN_CONFIDENCE,
         ],
-        "mirror": bool(encoder.mirror and faces.mirror_for(alignment)),
+        "mirror": faces.mirror_for(alignment, encoder),
         "mtcnn": _version("mtcnn"),
         "images": _cache.digest({"names": np.array(sorted(names))}),
     }
@@ -676,12 +676,15 @@ def _markdown(result: dict) -> str:
         "- *accuracy at default τ* of the default variant is measured on the pairs the threshold"
         " was chosen on (in-sample); the cross-validated accuracy is the unbiased number."
     )
+    from fr_utils.faces import SUBJECT_MIN_CONFIDENCE, WEAK_MIN_CONFIDENCE
+
     lines.append(
         "- our default alignment's encodings are averaged with the chip's mirror image"
         " (`fr_utils.faces.mirror_for`); 'dlib' ones are not (they stay interchangeable with"
         " dlib's descriptors), so the default threshold, derived for the former, is a little"
         " high for the latter (see its best τ). *Weak-face photos*: no face at confidence"
-        " 0.9, the subject is the best face at 0.8 or more (`fr_utils.faces`)."
+        f" {SUBJECT_MIN_CONFIDENCE}, the subject is the best face at {WEAK_MIN_CONFIDENCE} or"
+        " more (`fr_utils.faces`)."
     )
     for v in result["variants"]:
         if v["no_face_list"] and v["num_jitters"] == 0 and "rule" not in v["name"]:
@@ -838,16 +841,14 @@ def main(argv=None) -> int:
         cached_only=args.cached_only,
         alignments=args.alignments,
     )
-    text = _markdown(result)
     from workbook.atomic import atomic_open
 
-    if args.report:
-        with atomic_open(args.report, "w") as out:
-            out.write(text)
-    if args.results:
-        with atomic_open(args.results, "w") as out:
-            out.write(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1) if args.json else text)
+    text, numbers = _markdown(result), json.dumps(result, indent=1)
+    for path, content in ((args.report, text), (args.results, numbers + "\n")):
+        if path:
+            with atomic_open(path, "w") as out:
+                out.write(content)
+    print(numbers if args.json else text)
     return 0
 
 
