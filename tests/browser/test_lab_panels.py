@@ -65,12 +65,12 @@ def exercise_door(page, cell, shots) -> None:
     cell.screenshot(path=str(shots("before")))
     assert "door OPENS for Barack Obama" in before, before
     drag_slider_to_start(page, cell.locator(".widget-slider").first)
-    page.wait_for_function(
-        "(el) => el.textContent.includes('door stays closed')", arg=report.element_handle()
+    # The report follows the drag step by step, and the door may already close at a value
+    # the handle passes on its way: wait for the report of the slider's final value.
+    wait_for_text(
+        report, lambda text: re.search(r"threshold 0\.20*\)", text) and "door stays closed" in text
     )
-    after = report.inner_text()
     cell.screenshot(path=str(shots("after")))
-    assert re.search(r"threshold 0\.20*\)", after) and "door stays closed" in after, after
     readout = cell.locator(".widget-readout").first.inner_text()
     assert readout.strip() == "0.20", readout
 
@@ -134,6 +134,25 @@ def press_button(cell, text: str) -> None:
     button = cell.locator("button.widget-button", has_text=text).first
     button.scroll_into_view_if_needed()
     button.click()
+
+
+def wait_for_text(locator, accept: Callable[[str], object], timeout_s: int = 60) -> str:
+    """Wait until the text of ``locator`` satisfies ``accept``; return that text.
+
+    The locator is queried afresh each time: a widget that re-renders replaces its
+    elements, so a handle taken once would keep showing a stale text.
+
+    Raises:
+        AssertionError: the text did not satisfy ``accept`` within ``timeout_s`` (it is shown).
+    """
+    deadline = time.time() + timeout_s
+    text = locator.inner_text()
+    while not accept(text):
+        if time.time() > deadline:
+            raise AssertionError(f"after {timeout_s} s the panel still shows:\n{text}")
+        time.sleep(0.5)
+        text = locator.inner_text()
+    return text
 
 
 def wait_for_new_image(cell, previous: str | None = None, timeout_s: int = 300) -> str:
