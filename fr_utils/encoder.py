@@ -147,17 +147,15 @@ class FaceEncoder:
                 jitter_seed,
                 mirror=False,
             )
-            mean = both[: len(chips)] + both[len(chips) :]
-            return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
+            return _unit_rows(both[: len(chips)] + both[len(chips) :])
         if num_jitters > 1:
             return self._encode_jittered(chips, batch_size, num_jitters, jitter_seed)
         out = [
             np.asarray(self._run(chips[start : start + batch_size].astype(np.float32)))
             for start in range(0, len(chips), batch_size)
         ]
-        encodings = np.concatenate(out).astype(np.float32)
         # The model ends in an L2 normalisation; renormalise to remove float32 rounding.
-        return encodings / np.linalg.norm(encodings, axis=1, keepdims=True)
+        return _unit_rows(np.concatenate(out).astype(np.float32))
 
     def _encode_jittered(self, chips, batch_size: int, num_jitters: int, seed: int):
         """Mean of the unit encodings of each chip's jittered copies, renormalised."""
@@ -170,8 +168,7 @@ class FaceEncoder:
             flat = copies.reshape(-1, *copies.shape[2:])
             encodings = self.encode(flat, batch_size=batch_size, mirror=False)
             means.append(encodings.reshape(len(copies), num_jitters, -1).mean(axis=1))
-        mean = np.concatenate(means)
-        return (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
+        return _unit_rows(np.concatenate(means))
 
     def _run(self, batch: np.ndarray):
         if self._predict is None:
@@ -217,6 +214,11 @@ def load_face_model(name: str = "dlib_resnet_v1") -> FaceEncoder:
         if name not in _loaded:
             _loaded[name] = _build(name)
         return _loaded[name]
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    """``rows`` scaled to unit L2 norm, float32: a sum or mean of encodings is an encoding again."""
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32, copy=False)
 
 
 def _build(name: str) -> FaceEncoder:

@@ -212,6 +212,8 @@ def encode_images(
     store = _Store(_cache_file(f"{encoder.name}-{alignment}", key), key, fields, log)
     todo = [] if cached_only else [n for n in names if n not in store.done]
     pending: list[tuple[str, object, dict]] = []
+    # the subject rule's warnings, recorded per photo as these fields
+    flagged = (("ambiguous", faces.AmbiguousFaceWarning), ("weak", faces.WeakFaceWarning))
 
     def encode_pending():
         if not pending:
@@ -236,8 +238,8 @@ def encode_images(
     started = time.time()
     for count, name in enumerate(todo, start=1):
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", faces.AmbiguousFaceWarning)
-            warnings.simplefilter("always", faces.WeakFaceWarning)
+            for _, category in flagged:
+                warnings.simplefilter("always", category)
             try:
                 face = faces.align_face(
                     Path(lfw_root) / name, encoder.input_size, encoder.padding, alignment=alignment
@@ -258,10 +260,7 @@ def encode_images(
         else:
             warned = {
                 field: any(issubclass(w.category, category) for w in caught)
-                for field, category in (
-                    ("ambiguous", faces.AmbiguousFaceWarning),
-                    ("weak", faces.WeakFaceWarning),
-                )
+                for field, category in flagged
             }
             pending.append((name, face, warned))
         if len(pending) >= 32 or count % _FLUSH_EVERY == 0 or count == len(todo):

@@ -136,23 +136,36 @@ def press_button(cell, text: str) -> None:
     button.click()
 
 
+def wait_until(read: Callable[[], object], accept: Callable[[object], object], timeout_s: int):
+    """Call ``read`` every half second until ``accept`` takes its value; return that value.
+
+    ``read`` queries the page afresh each time (a locator, not an element handle): a widget
+    that re-renders replaces its elements, so a handle taken once would keep a stale state.
+
+    Raises:
+        TimeoutError: ``accept`` refused every value for ``timeout_s``; the last one is
+            its argument.
+    """
+    deadline = time.time() + timeout_s
+    value = read()
+    while not accept(value):
+        if time.time() > deadline:
+            raise TimeoutError(value)
+        time.sleep(0.5)
+        value = read()
+    return value
+
+
 def wait_for_text(locator, accept: Callable[[str], object], timeout_s: int = 60) -> str:
     """Wait until the text of ``locator`` satisfies ``accept``; return that text.
-
-    The locator is queried afresh each time: a widget that re-renders replaces its
-    elements, so a handle taken once would keep showing a stale text.
 
     Raises:
         AssertionError: the text did not satisfy ``accept`` within ``timeout_s`` (it is shown).
     """
-    deadline = time.time() + timeout_s
-    text = locator.inner_text()
-    while not accept(text):
-        if time.time() > deadline:
-            raise AssertionError(f"after {timeout_s} s the panel still shows:\n{text}")
-        time.sleep(0.5)
-        text = locator.inner_text()
-    return text
+    try:
+        return wait_until(locator.inner_text, accept, timeout_s)
+    except TimeoutError as late:
+        raise AssertionError(f"after {timeout_s} s the panel still shows:\n{late}") from None
 
 
 def wait_for_new_image(cell, previous: str | None = None, timeout_s: int = 300) -> str:
@@ -167,14 +180,14 @@ def wait_for_new_image(cell, previous: str | None = None, timeout_s: int = 300) 
         The new image's ``src`` (a ``data:`` URL of the figure).
     """
     images = cell.locator(".widget-output img")
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if images.count():
-            source = images.last.get_attribute("src")
-            if source and source != previous:
-                return source
-        time.sleep(1)
-    raise AssertionError(f"the panel showed no new image within {timeout_s} s")
+
+    def newest() -> str | None:
+        return images.last.get_attribute("src") if images.count() else None
+
+    try:
+        return wait_until(newest, lambda source: source and source != previous, timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"the panel showed no new image within {timeout_s} s") from None
 
 
 def with_parameters(nb: dict, parameters: dict) -> dict:
